@@ -1,0 +1,57 @@
+"Benchmark integration tests: the demo end to end on tiny SynthMotion, resuming, bad input, the papers' numbers."
+import json
+import pytest, torch
+from mac_fame_be.synth import make_synthmotion
+from mac_fame_be.benchmark import (bench, demo, read_results, summarize, evaluate_features, load_synth_splits, tuned_probe,
+                                   PAPER_RESULTS, paper_results, METRICS, SPLITS, BENCH_METHODS)
+
+TINY = dict(preset='small', size=32, n_frames=16, progress=False)
+FAST = dict(epochs=1, bs=8, n_clips=2, sup_steps=2)
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    return make_synthmotion(tmp_path_factory.mktemp('bench') / 'data', **TINY)
+
+def test_demo_end_to_end(root, tmp_path, capsys):
+    out = tmp_path / 'demo'
+    tab = demo(out=out, root=root, methods=('random', 'moco', 'supervised'), progress=False, **FAST)
+    assert list(tab.index) == ['random', 'moco', 'supervised']
+    assert {'chart.png', 'summary.csv', 'results.jsonl'} <= {p.name for p in out.iterdir()}
+    printed = capsys.readouterr().out
+    assert 'biased_swapped' in printed and '±' in printed and 'demo finished' in printed
+    df = read_results(out)
+    assert len(df) == 3 and set(METRICS) <= set(df.columns)
+    assert all(0 <= df[m].min() and df[m].max() <= 1 for m in METRICS if m != 'gap')
+    # the same call finds every run in results.jsonl and trains nothing
+    demo(out=out, root=root, methods=('random', 'moco', 'supervised'), progress=False, **FAST)
+    assert len(read_results(out)) == 3
+    # another setting is another run
+    bench(seeds=1, methods=('random',), out=out, root=root, progress=False, **{**FAST, 'n_clips': 1})
+    assert len(read_results(out)) == 4
+
+def test_seeds_give_a_std(root, tmp_path):
+    tab = bench(seeds=2, methods=('random',), out=tmp_path, root=root, progress=False, **FAST)
+    assert tab.loc['random', ('seeds', '')] == 2
+    assert tab.loc['random', ('unbiased_swapped', 'std')] >= 0
+
+def test_bad_input(root, tmp_path):
+    with pytest.raises(ValueError, match="method must be one of"): bench(methods=('simclr',), out=tmp_path, root=root)
+    with pytest.raises(ValueError, match="seeds must be"): bench(seeds=-1, out=tmp_path, root=root)
+    with pytest.raises(ValueError, match="unknown bench setting"): bench(out=tmp_path, root=root, lr=0.1)
+    with pytest.raises(FileNotFoundError, match="no benchmark results"): read_results(tmp_path / 'nothing')
+    with pytest.raises(FileNotFoundError, match="not a SynthMotion root"): load_synth_splits(tmp_path)
+    with pytest.raises(ValueError, match="lacks split"): evaluate_features({})
+    with pytest.raises(ValueError, match="labels must have shape"): tuned_probe(torch.randn(10, 3), torch.zeros(9))
+
+def test_paper_results():
+    df = paper_results()
+    assert len(df) == len(PAPER_RESULTS) and df['source'].str.len().min() > 0
+    spec8 = {('MAC-SC-4', 'UCF101'): 87.8, ('MAC-SC-4', 'HMDB51'): 55.3, ('MAC', 'UCF101'): 87.1, ('MAC', 'HMDB51'): 57.0,
+             ('FAME', 'UCF101'): 84.8, ('FAME', 'HMDB51'): 53.5, ('BE', 'UCF101'): 86.8, ('BE', 'HMDB51'): 55.4}
+    ft = df[df.protocol == 'finetune']
+    for (m, t), v in spec8.items(): assert ft[(ft.method == m) & (ft.target == t)]['value'].tolist() == [v]
+    lin = df[df.protocol == 'linear'].set_index('target')['value'].to_dict()
+    assert lin == {'UCF101': 72.2, 'HMDB51': 42.2}
+    assert df[df.protocol.str.startswith('retrieval')]['value'].tolist() == [32.0, 52.9]
+    assert sorted(df[df.target == 'Diving48 V2']['value']) == [62.4, 69.2, 72.9]
+    json.dumps(PAPER_RESULTS)   # plain data

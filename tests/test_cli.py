@@ -1,0 +1,45 @@
+"""The `mfb` console command as a user runs it: subcommands listed, bad arguments answered in one line."""
+import subprocess, sys
+from pathlib import Path
+import pytest
+
+MFB = Path(sys.executable).parent/'mfb'
+
+def mfb(*args, cwd=None):
+    return subprocess.run([str(MFB), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+def test_help_lists_subcommands():
+    r = mfb('--help')
+    assert r.returncode == 0
+    for c in ['synth', 'info', 'pretrain', 'finetune', 'linear', 'doctor', 'demo', 'bench']: assert c in r.stdout, c
+
+def _one_line_error(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    lines = [l for l in r.stderr.splitlines() if l.strip() and 'Warning' not in l]
+    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
+    for w in words: assert w in lines[0], lines[0]
+
+@pytest.fixture(scope='module')
+def synth_root(tmp_path_factory):
+    out = tmp_path_factory.mktemp('synth')/'synthmotion'
+    r = mfb('synth', '--out', out, '--preset', 'small')
+    assert r.returncode == 0, r.stderr
+    assert 'train' in r.stdout and (out/'classInd.txt').exists()
+    return out
+
+def test_bad_arguments_give_one_line(synth_root, tmp_path):
+    _one_line_error(mfb('pretrain', '--method', 'nope', '--root', synth_root, '--out', tmp_path), 'nope')
+    _one_line_error(mfb('pretrain', '--dataset', 'ucf101', '--root', tmp_path/'missing'), 'missing')
+    _one_line_error(mfb('pretrain', '--dataset', 'imagenet'), 'imagenet')
+    _one_line_error(mfb('pretrain', '--arch', 's3d', '--root', synth_root, '--out', tmp_path, '--frames', '8'), 's3d')
+    _one_line_error(mfb('info', tmp_path/'nothing.mp4'), 'nothing.mp4')
+    _one_line_error(mfb('finetune', '--checkpoint', tmp_path/'none.pth', '--root', synth_root), 'none.pth')
+    r = mfb('pretrain', '--bs', 'many')            # argparse's own usage error: exit 2, no traceback
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+
+def test_info_on_video_and_folder(synth_root):
+    r = mfb('info', synth_root)
+    assert r.returncode == 0 and 'SynthMotion' in r.stdout
+    video = next(synth_root.rglob('*.mp4'))
+    r = mfb('info', video)
+    assert r.returncode == 0 and 'n_frames' in r.stdout and 'width' in r.stdout
