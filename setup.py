@@ -33,7 +33,7 @@ setuptools.setup(
     packages = setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name']+'.*']),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'docs': ['scikit-video>=1.1.11'] },
+    extras_require={ 'dev': dev_requirements, 'docs': ['scikit-video>=1.1.11'], 'multigpu': ['accelerate>=0.21'] },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -10,7 +10,7 @@ __all__ = ['EVAL_SPLITS', 'SPLITS', 'PROBE_GRID', 'PROBE_SOURCES', 'METRICS', 'B
            'plot_bench', 'bench', 'demo', 'paper_results', 'get_recipe', 'recipe_config', 'recipe_targets',
            'recipe_table', 'run_recipe']
 
-# %% ../nbs/11_benchmark.ipynb #7c24e693
+# %% ../nbs/11_benchmark.ipynb #657d85bf
 import copy, json, math, random, time
 from pathlib import Path
 import numpy as np
@@ -27,12 +27,17 @@ from .models import create_backbone, ClassifierHead
 from .evaluate import extract_features, recall_at_k, knn_accuracy
 from .pretrain import pretrain_learner, parse_method, PretrainConfig, SYNTH_RECIPE, run_pretrain
 
-# %% ../nbs/11_benchmark.ipynb #c2d5e934
+# %% ../nbs/11_benchmark.ipynb #1bcee8b2
 EVAL_SPLITS = ('test_iid', 'test_swapped', 'test_static')
 SPLITS = ('train', 'train_unbiased') + EVAL_SPLITS
 
 def _seed_all(seed):
     torch.manual_seed(seed); random.seed(seed); np.random.seed(seed)
+
+def _jsonable(x):
+    if isinstance(x, dict): return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
+    return str(x) if isinstance(x, Path) else x
 
 def load_synth_splits(root, n_frames=8, stride=2, size=32, n_clips=4, splits=SPLITS):
     "Splits of a SynthMotion `root` decoded once into memory (`InMemoryClips`, mode 'uniform'): `{split: dataset}`."
@@ -46,7 +51,7 @@ def with_mode(ds, mode):
     d = copy.copy(ds); d.mode = mode
     return d
 
-# %% ../nbs/11_benchmark.ipynb #dfa4e688
+# %% ../nbs/11_benchmark.ipynb #67f4690a
 def _check_xy(feats, labels):
     if not (torch.is_tensor(feats) and feats.ndim == 2): raise ValueError(f"feats must be an N×D tensor, got {getattr(feats, 'shape', type(feats))}")
     labels = torch.as_tensor(labels, device=feats.device).long()
@@ -104,7 +109,7 @@ def tuned_probe(feats, labels, n_classes=None, grid=PROBE_GRID, val_frac=0.2, st
             if best is None or acc > best[0]: best = (acc, dict(lr=lr, wd=wd))
     return fit_probe(feats, labels, n_classes, steps, seed=seed, **best[1]), dict(best[1], val_acc=best[0])
 
-# %% ../nbs/11_benchmark.ipynb #06d7fe34
+# %% ../nbs/11_benchmark.ipynb #aa3e196e
 PROBE_SOURCES = {'biased': 'train', 'unbiased': 'train_unbiased'}
 METRICS = ('biased_iid', 'biased_swapped', 'biased_static', 'gap', 'unbiased_iid', 'unbiased_swapped', 'unbiased_static',
            'knn_swapped', 'R@1', 'R@5')
@@ -130,7 +135,7 @@ def evaluate_features(feats, n_classes=None, seed=0, knn_k=20):
     row['R@1'], row['R@5'] = r[1], r[5]
     return row
 
-# %% ../nbs/11_benchmark.ipynb #bf8abaf7
+# %% ../nbs/11_benchmark.ipynb #845b99de
 def train_supervised(ds, n_classes, arch='tiny3d', epochs=60, bs=32, lr=3e-3, wd=1e-4, seed=0, scale=(0.4, 1.), progress=True):
     """Train `arch` and a classifier head with cross-entropy on random clips of the in-memory dataset `ds` (AdamW,
     one-cycle schedule, basic augmentation without flip); returns `nn.Sequential(backbone, head)` in eval mode."""
@@ -157,21 +162,34 @@ def clip_accuracy(model, ds, bs=16):
     logits, labels = extract_features(model, ds, n_clips=None, bs=bs)
     return (logits.argmax(1) == labels).float().mean().item()
 
-def calibrate(root, steps=600, seed=0, arch='tiny3d', progress=True, splits=None, **load_kw):
+def calibrate(root, steps=1500, seed=0, arch='tiny3d', out=None, progress=True, n_frames=8, stride=2, size=32, n_clips=4):
     """The two calibration checks on a SynthMotion `root`: supervised `arch` trained on `train_unbiased` and on `train`
-    for the same number of optimiser `steps` (bs 32), tested on the three test splits. Returns a table."""
-    splits = splits or load_synth_splits(root, **load_kw)
-    K, rows = len(splits['train'].classes), {}
-    for src in ('train_unbiased', 'train'):
-        epochs = math.ceil(steps / (len(splits[src]) // 32))
-        m = train_supervised(splits[src], K, arch, epochs=epochs, seed=seed, progress=progress)
-        rows[src] = {s: clip_accuracy(m, splits[s]) for s in EVAL_SPLITS}
+    for the same number of optimiser `steps` (bs 32), tested on the three test splits. Returns a table. With `out`,
+    the result is added to `out/calibration.json` and read back (not recomputed) when the settings are the same."""
+    root = Path(root)
+    key = _jsonable(dict(steps=steps, seed=seed, arch=arch, n_frames=n_frames, stride=stride, size=size, n_clips=n_clips,
+                         data=json.loads((root / 'config.json').read_text())))
+    f = Path(out) / 'calibration.json' if out is not None else None
+    stored = json.loads(f.read_text()) if f is not None and f.exists() else []
+    hit = [r['rows'] for r in stored if r['settings'] == key]
+    if hit: rows = hit[0]
+    else:
+        splits = load_synth_splits(root, n_frames, stride, size, n_clips)
+        K, rows = len(splits['train'].classes), {}
+        for src in ('train_unbiased', 'train'):
+            epochs = math.ceil(steps / (len(splits[src]) // 32))
+            m = train_supervised(splits[src], K, arch, epochs=epochs, seed=seed, progress=progress)
+            rows[src] = {s: clip_accuracy(m, splits[s]) for s in EVAL_SPLITS}
+        if f is not None:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            stored = json.loads(f.read_text()) if f.exists() else []   # another run may have added its entry meanwhile
+            f.write_text(json.dumps(stored + [dict(settings=key, rows=rows)], indent=1))
     tab = pd.DataFrame(rows).T
     tab['gap'] = tab['test_iid'] - tab['test_swapped']
     tab.index.name = 'trained on'
     return tab
 
-# %% ../nbs/11_benchmark.ipynb #ce53a31f
+# %% ../nbs/11_benchmark.ipynb #3192960c
 BENCH_METHODS = ('random', 'supervised', 'supervised_unbiased', 'moco', 'mac', 'fame', 'be', 'mac+fame')
 
 def check_method(method):
@@ -204,12 +222,7 @@ def bench_model(method, splits, seed=0, arch='tiny3d', epochs=8, sup_steps=600, 
         return train_supervised(ds, len(ds.classes), arch, epochs=epochs, bs=bs, seed=seed, progress=progress)[0]
     return pretrain_backbone(splits['train'], method, seed, arch, epochs, bs, progress, **overrides)
 
-# %% ../nbs/11_benchmark.ipynb #aff64a51
-def _jsonable(x):
-    if isinstance(x, dict): return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
-    return str(x) if isinstance(x, Path) else x
-
+# %% ../nbs/11_benchmark.ipynb #2e50a3ca
 def read_results(path):
     "The per-run rows a `bench` run wrote (`results.jsonl` in the folder `path`, or that file) as a DataFrame."
     path = Path(path)
@@ -288,9 +301,11 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
     tab.to_csv(out / 'summary.csv')
     ax = plot_bench(tab, chance=1 / key['data']['config']['n_classes'])
     ax.figure.savefig(out / 'chart.png', bbox_inches='tight', dpi=80)
+    import matplotlib.pyplot as plt
+    plt.close(ax.figure)
     return tab
 
-# %% ../nbs/11_benchmark.ipynb #08d73d04
+# %% ../nbs/11_benchmark.ipynb #b98d9abb
 DEMO_METHODS = ('random', 'moco', 'mac', 'fame', 'be')
 
 def demo(out='runs/demo', data='data', seeds=1, methods=DEMO_METHODS, epochs=4, threads=None, progress=True, **settings):
@@ -300,7 +315,7 @@ def demo(out='runs/demo', data='data', seeds=1, methods=DEMO_METHODS, epochs=4, 
     print(f"demo finished in {time.time() - t0:.0f} s; table and chart in {out}")
     return tab
 
-# %% ../nbs/11_benchmark.ipynb #31fcd1b8
+# %% ../nbs/11_benchmark.ipynb #44020376
 _MAC_P, _FAME_P, _BE_S = 'MAC poster (seeds/000)', 'FAME poster (seeds/001)', 'BE slides (seeds/002)'
 def _pr(method, pretrain, arch, input, protocol, target, value, source):
     return dict(method=method, pretrain=pretrain, arch=arch, input=input, protocol=protocol, target=target, value=value, source=source)
@@ -331,7 +346,7 @@ def paper_results(method=None):
     if not keep.any(): raise ValueError(f"no paper results for method {method!r}; expected one of {sorted(set(df['method']))}")
     return df[keep]
 
-# %% ../nbs/11_benchmark.ipynb #050b094d
+# %% ../nbs/11_benchmark.ipynb #3ea34a0f
 _R = dict(arch='r2plus1d_18', n_frames=16, crop=112)
 _SGD = dict(opt='sgd', lr=0.01, mom=0.9, wd=1e-4)
 RECIPES = {

@@ -7,7 +7,7 @@ __all__ = ['FINETUNE_SYNTH_RECIPE', 'backbone_from_checkpoint', 'get_backbone', 
            'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'predict_clips', 'clip_accuracy', 'run_finetune',
            'run_linear']
 
-# %% ../nbs/08_finetune.ipynb #007de55f
+# %% ../nbs/08_finetune.ipynb #6cc42555
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
 from pathlib import Path
 import contextlib, json, random
@@ -29,7 +29,7 @@ from .pretrain import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointC
                                   load_checkpoint, dataset_from_name, check_clip_size, unwrap, _pick_device, _short_side)
 from fastai.optimizer import SGD
 
-# %% ../nbs/08_finetune.ipynb #0fd17bbd
+# %% ../nbs/08_finetune.ipynb #e4408920
 _PREFIXES = ('moco.query_encoder.0.', 'backbone.')
 
 def backbone_from_checkpoint(path, arch=None):
@@ -62,7 +62,7 @@ def get_backbone(backbone_or_checkpoint=None, arch=None):
     if isinstance(b, (str, Path)): return backbone_from_checkpoint(b, arch)
     raise ValueError(f"backbone_or_checkpoint must be a module, a checkpoint path or None, got {type(b).__name__}")
 
-# %% ../nbs/08_finetune.ipynb #291b541a
+# %% ../nbs/08_finetune.ipynb #b2755af4
 class VideoClassifier(nn.Module):
     "Backbone → dropout → linear: the finetuning model."
     def __init__(self, backbone, n_classes, dropout=0.5):
@@ -84,7 +84,7 @@ class LinearProbe(nn.Module):
         with torch.no_grad(): f = F.normalize(self.backbone(x).float(), dim=1)
         return self.head(f)
 
-# %% ../nbs/08_finetune.ipynb #2450a64a
+# %% ../nbs/08_finetune.ipynb #9bf5ea76
 class ClipViews(Callback):
     "`before_batch`: augment training clips with `train_aug`, centre-crop validation clips to `crop`."
     order = 5
@@ -99,7 +99,7 @@ class ClipViews(Callback):
             x = self.train_aug(x) if self.training else center_crop(x, self.crop)
         self.learn.xb = (x,)
 
-# %% ../nbs/08_finetune.ipynb #4fd43582
+# %% ../nbs/08_finetune.ipynb #96536611
 def _n_classes(dls, n_classes):
     if n_classes is not None: return n_classes
     classes = getattr(dls.train.dataset, 'classes', None)
@@ -144,7 +144,7 @@ def linear_probe_learner(dls, backbone_or_checkpoint=None, n_classes=None, arch=
                      crop=crop, scale=tuple(scale), flip_p=flip_p)
     return learn
 
-# %% ../nbs/08_finetune.ipynb #59156853
+# %% ../nbs/08_finetune.ipynb #6a9f152c
 @torch.no_grad()
 def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0):
     "Logits `V×N×K` of the `N` uniform clips of each video of `ds` (`mode='uniform'`), centre-cropped, and labels `V`."
@@ -166,7 +166,7 @@ def clip_accuracy(clip_logits, labels):
         raise ValueError(f"expected logits V×N×K and labels V, got {tuple(clip_logits.shape)} and {tuple(labels.shape)}")
     return (clip_logits.argmax(-1) == labels[:, None]).float().mean().item()
 
-# %% ../nbs/08_finetune.ipynb #c5f70c82
+# %% ../nbs/08_finetune.ipynb #9a988b3f
 FINETUNE_SYNTH_RECIPE = dict(flip_p=0., epochs=20)
 
 def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,

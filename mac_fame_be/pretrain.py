@@ -10,7 +10,7 @@ __all__ = ['METHODS', 'METHOD_DEFAULTS', 'DATASETS', 'STAGES', 'SYNTH_RECIPE', '
            'ResumableCSVLogger', 'SchedStep', 'lr_schedule', 'opt_func', 'check_clip_size', 'pretrain_learner',
            'ThroughputCallback', 'StopAfter', 'run_pretrain', 'doctor']
 
-# %% ../nbs/07_pretrain.ipynb #8d0f895b
+# %% ../nbs/07_pretrain.ipynb #d3220235
 import contextlib, json, math, random, tempfile, textwrap, time
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
 from dataclasses import dataclass, field, asdict, fields, replace
@@ -27,7 +27,7 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.training import GradientClip
 from fastai.callback.progress import CSVLogger
 from fastai.optimizer import SGD, Adam
-from fastai.torch_core import rank_distrib, num_distrib
+from fastai.torch_core import rank_distrib, num_distrib, to_device
 
 from .synth import make_synthmotion
 from .data import UCF101, HMDB51, Diving48, Kinetics400, InMemoryClips, video_dls, SkippedVideosCallback
@@ -35,7 +35,7 @@ from .augment import VideoAugment, MACAugment, FAMEAugment, be_distract
 from .models import create_backbone, PretextHead
 from .losses import MoCo, alpha_ce_loss, alpha_accuracy, consistency_loss
 
-# %% ../nbs/07_pretrain.ipynb #0ddb9177
+# %% ../nbs/07_pretrain.ipynb #a606b0af
 METHODS = ('moco', 'mac', 'fame', 'be')
 
 def parse_method(method):
@@ -160,7 +160,7 @@ METHOD_DEFAULTS = {
                schedule='step', milestones=(0.6, 0.8), grad_clip=0.0),
 }
 
-# %% ../nbs/07_pretrain.ipynb #3f63102f
+# %% ../nbs/07_pretrain.ipynb #639a9783
 DATASETS = ('synthmotion', 'ucf101', 'hmdb51', 'diving48', 'k400')
 
 def _synth_root(root, preset='default', seed=0, progress=True):
@@ -188,7 +188,7 @@ def dataset_from_name(name, root=None, subset='train', mode='clip', n_frames=16,
     else: ds = Kinetics400(root, subset='val' if subset == 'test' else subset, **common)
     return InMemoryClips(ds) if in_memory else ds
 
-# %% ../nbs/07_pretrain.ipynb #f028012a
+# %% ../nbs/07_pretrain.ipynb #db664392
 def unwrap(model):
     "The module inside a `DistributedDataParallel` wrapper (or `model` itself)."
     return getattr(model, 'module', model)
@@ -224,7 +224,7 @@ class PretrainModel(nn.Module):
         if x_clean is not None: out['q_clean'] = moco.encode_query(x_clean)
         return out
 
-# %% ../nbs/07_pretrain.ipynb #be155c6f
+# %% ../nbs/07_pretrain.ipynb #3bc302ec
 class PretrainLoss:
     "Weighted sum of the contrastive, pretext (α cross-entropy) and BE consistency terms; the terms go to `parts`."
     def __init__(self, cfg: PretrainConfig):
@@ -264,7 +264,7 @@ def loss_metrics(cfg):
     names = (['contrastive'] if cfg.w_con > 0 else []) + (['pretext', 'alpha_acc'] if 'mac' in cfg.methods and cfg.w_ss > 0 else [])
     return [LossPart(n) for n in names + (['consistency'] if cfg.be_consistency else [])]
 
-# %% ../nbs/07_pretrain.ipynb #3bfc1f82
+# %% ../nbs/07_pretrain.ipynb #74c98483
 def _staged(aug, clip, fn=None):
     "Basic augmentation `aug` with `fn` (the method's augmentation) between the crop/flip and the colour steps."
     if fn is None: return aug(clip), None
@@ -278,7 +278,7 @@ def _staged(aug, clip, fn=None):
     full = torch.tensor([0., 0., cw - 1, ch - 1], device=clip.device).expand(B, 4)
     return aug.apply(x, {**p, 'boxes': full, 'flip': off}), extra
 
-# %% ../nbs/07_pretrain.ipynb #4a87bc8e
+# %% ../nbs/07_pretrain.ipynb #bc0fa792
 class PretrainViews(Callback):
     "`before_batch`: replace `xb` by the method's views `(x_q, x_k[, x_clean])` and, for MAC, `yb` by the α targets."
     order = 5   # before MixedPrecision (10): augment in fp32, outside autocast
@@ -325,7 +325,7 @@ class MoCoUpdate(Callback):
         moco.momentum_update()
         if keys is not None: moco.enqueue(keys)
 
-# %% ../nbs/07_pretrain.ipynb #5a537174
+# %% ../nbs/07_pretrain.ipynb #a2cb84b4
 class NonFiniteLossError(RuntimeError):
     "The loss became NaN or infinite; the message names the epoch and the batch."
 
@@ -338,7 +338,7 @@ class StopOnNonFinite(Callback):
             raise NonFiniteLossError(f"non-finite loss {float(self.learn.loss_grad.detach())} at epoch {self.epoch}, batch {self.iter} "
                                      f"(terms {parts}); stopping the run")
 
-# %% ../nbs/07_pretrain.ipynb #bd2ea132
+# %% ../nbs/07_pretrain.ipynb #62e17f5e
 class ChannelsLast3d(Callback):
     "Model and input clips in `torch.channels_last_3d` memory format (after the views are built)."
     order = 6
@@ -352,7 +352,7 @@ def device_cbs(cfg, device):
     cbs = [MixedPrecision(cfg.precision)] if cfg.precision != 'fp32' else []
     return cbs + ([ChannelsLast3d()] if cfg.channels_last else [])
 
-# %% ../nbs/07_pretrain.ipynb #0d724736
+# %% ../nbs/07_pretrain.ipynb #17716e78
 def rng_state(dls=None):
     "Every random state a resumed run needs: torch CPU/CUDA, Python, numpy and the data loaders' shuffling RNGs."
     st = dict(torch=torch.get_rng_state(), python=random.getstate(), numpy=np.random.get_state(),
@@ -401,10 +401,12 @@ def save_checkpoint(learn, path, **extra):
 def load_checkpoint(learn, path, strict=True):
     "Load a `save_checkpoint` file into `learn`; the next `fit` continues at the saved epoch with the saved random states."
     ck = torch.load(path, map_location='cpu', weights_only=False)
-    unwrap(learn.model).load_state_dict(ck['model'], strict=strict)
+    model, dev = unwrap(learn.model), learn.dls.device or torch.device('cpu')
+    model.load_state_dict(ck['model'], strict=strict)
+    model.to(dev)                                   # the optimiser state must sit where the parameters train
     if ck.get('opt') is not None:
         if learn.opt is None: learn.create_opt()
-        learn.opt.load_state_dict(ck['opt'])
+        learn.opt.load_state_dict(to_device(ck['opt'], dev))
     learn.resume_epoch, learn._resume = ck['epoch'], dict(rng=ck['rng'], smooth_loss=ck.get('smooth_loss'))
     return ck
 
@@ -428,7 +430,7 @@ class ResumableCSVLogger(CSVLogger):
         if header: self.file.write(','.join(self.recorder.metric_names) + '\n')
         self.old_logger, self.learn.logger = self.logger, self._write_line
 
-# %% ../nbs/07_pretrain.ipynb #f3184c4a
+# %% ../nbs/07_pretrain.ipynb #1666f850
 def SchedStep(start, milestones=(), gamma=0.1):
     "Step schedule: `start`·γ^(number of `milestones`, fractions of the run, already passed)."
     ms = tuple(milestones)
@@ -480,7 +482,7 @@ def pretrain_learner(dls, method='moco', arch='tiny3d', cfg=None, path='.', cbs=
     learn.cfg, learn.arch = cfg, arch if isinstance(arch, str) else type(arch).__name__
     return learn
 
-# %% ../nbs/07_pretrain.ipynb #780840bd
+# %% ../nbs/07_pretrain.ipynb #121c7af8
 STAGES = ('data', 'views', 'forward/backward/step', 'moco update', 'other')
 
 class _StageEnd(Callback):
@@ -536,7 +538,7 @@ class StopAfter(Callback):
             self.k += 1
             if self.k >= self.n: raise CancelFitException()
 
-# %% ../nbs/07_pretrain.ipynb #af8dbe96
+# %% ../nbs/07_pretrain.ipynb #4598450a
 SYNTH_RECIPE = dict(flip_p=0.0, queue_size=1024, key_momentum=0.99, lr=0.05, epochs=20)
 
 def _short_side(ds):

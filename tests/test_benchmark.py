@@ -1,6 +1,7 @@
 "Benchmark integration tests: the demo end to end on tiny SynthMotion, resuming, bad input, the papers' numbers."
 import json
 import pytest, torch
+torch.set_num_threads(1)   # tiny models: one thread avoids contention on the shared 2-core CPU
 from mac_fame_be.synth import make_synthmotion
 from mac_fame_be.benchmark import (bench, demo, read_results, summarize, evaluate_features, load_synth_splits, tuned_probe,
                                    PAPER_RESULTS, paper_results, METRICS, SPLITS, BENCH_METHODS)
@@ -14,25 +15,18 @@ def root(tmp_path_factory):
 
 def test_demo_end_to_end(root, tmp_path, capsys):
     out = tmp_path / 'demo'
-    tab = demo(out=out, root=root, methods=('random', 'moco', 'supervised'), progress=False, **FAST)
-    assert list(tab.index) == ['random', 'moco', 'supervised']
+    tab = demo(out=out, root=root, methods=('random', 'moco'), progress=False, **FAST)
+    assert list(tab.index) == ['random', 'moco']
     assert {'chart.png', 'summary.csv', 'results.jsonl'} <= {p.name for p in out.iterdir()}
     printed = capsys.readouterr().out
     assert 'biased_swapped' in printed and '±' in printed and 'demo finished' in printed
     df = read_results(out)
-    assert len(df) == 3 and set(METRICS) <= set(df.columns)
+    assert len(df) == 2 and set(METRICS) <= set(df.columns)
     assert all(0 <= df[m].min() and df[m].max() <= 1 for m in METRICS if m != 'gap')
-    # the same call finds every run in results.jsonl and trains nothing
-    demo(out=out, root=root, methods=('random', 'moco', 'supervised'), progress=False, **FAST)
+    # the same settings with a second seed: only the new run is trained, and the table gets a spread
+    tab = bench(seeds=2, methods=('random',), out=out, root=root, progress=False, **FAST)
     assert len(read_results(out)) == 3
-    # another setting is another run
-    bench(seeds=1, methods=('random',), out=out, root=root, progress=False, **{**FAST, 'n_clips': 1})
-    assert len(read_results(out)) == 4
-
-def test_seeds_give_a_std(root, tmp_path):
-    tab = bench(seeds=2, methods=('random',), out=tmp_path, root=root, progress=False, **FAST)
-    assert tab.loc['random', ('seeds', '')] == 2
-    assert tab.loc['random', ('unbiased_swapped', 'std')] >= 0
+    assert tab.loc['random', ('seeds', '')] == 2 and tab.loc['random', ('unbiased_swapped', 'std')] >= 0
 
 def test_bad_input(root, tmp_path):
     with pytest.raises(ValueError, match="method must be one of"): bench(methods=('simclr',), out=tmp_path, root=root)

@@ -18,7 +18,7 @@ def process_notebooks():
     import os
     os.chdir(ROOT)
     from nbdev.serve import proc_nbs
-    proc_nbs(n_workers=0)
+    proc_nbs(n_workers=0, force=True)
     proc = ROOT/'_proc'
     q = proc/'_quarto.yml'
     assert q.exists() and q.read_text() == (ROOT/'_quarto.yml').read_text(), '_proc/_quarto.yml is not the top-level _quarto.yml'
@@ -69,11 +69,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT/'_docs_check'))
     ap.add_argument('--no-browser', action='store_true', help='skip the Chromium screenshots')
+    ap.add_argument('--only', default='', help='a regular expression: render and check only the pages whose names match')
     a = ap.parse_args()
     t0 = time.time()
     out = Path(a.out); shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
     proc = process_notebooks()
-    nbs = sorted(proc.glob('*.ipynb'))
+    nbs = sorted(p for p in proc.glob('*.ipynb') if not a.only or __import__('re').search(a.only, p.name))
     sources = {p.name for p in nbs}
     browser = None if a.no_browser else (shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome'))
     if not a.no_browser and browser is None: sys.exit('no Chromium found: install Debian\'s chromium, or pass --no-browser')
