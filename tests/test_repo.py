@@ -39,3 +39,7 @@ def test_settings():
 def test_every_notebook_is_in_the_sidebar():
     side = (ROOT/'nbs'/'sidebar.yml').read_text()
     for nb in (ROOT/'nbs').glob('*.ipynb'): assert nb.name in side, f'{nb.name} missing from nbs/sidebar.yml'
+
+def test_every_notebook_opens_in_colab():
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'nb_colab.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

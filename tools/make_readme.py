@@ -20,15 +20,16 @@ def readme_text(nb_path=ROOT/'nbs'/'index.ipynb'):
         c.source = '\n'.join(l for l in lines if not _directive.match(l)).strip()
         if c.source or c.get('outputs'): cells.append(c)
     nb.cells = cells
-    md, _ = MarkdownExporter().from_notebook_node(nb)
+    md, res = MarkdownExporter().from_notebook_node(nb, resources={'output_files_dir': 'README_files'})
     md = re.sub(r'\n{3,}', '\n\n', md).strip() + '\n'
-    return '<!-- generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file -->\n\n' + md
+    return '<!-- generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file -->\n\n' + md, res.get('outputs', {})
 
 if __name__ == '__main__':
-    text, out = readme_text(), ROOT/'README.md'
+    (text, files), out = readme_text(), ROOT/'README.md'
     if '--check' in sys.argv:
-        ok = out.exists() and out.read_text() == text
+        ok = out.exists() and out.read_text() == text and all((ROOT/f).exists() and (ROOT/f).read_bytes() == b for f, b in files.items())
         print('README.md is up to date' if ok else 'README.md is out of date: run python tools/make_readme.py')
         sys.exit(0 if ok else 1)
     out.write_text(text)
+    for f, b in files.items(): (ROOT/f).parent.mkdir(exist_ok=True); (ROOT/f).write_bytes(b)
     print(f'wrote {out}')
