@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['EVAL_SPLITS', 'SPLITS', 'PROBE_GRID', 'PROBE_SOURCES', 'METRICS', 'BENCH_METHODS', 'BENCH_DEFAULTS', 'DEMO_METHODS',
-           'PAPER_RESULTS', 'RECIPES', 'load_synth_splits', 'with_mode', 'LinearProbe', 'fit_probe', 'probe_accuracy',
-           'tuned_probe', 'split_features', 'evaluate_features', 'train_supervised', 'clip_accuracy', 'calibrate',
+           'PAPER_RESULTS', 'RECIPES', 'load_synth_splits', 'with_mode', 'FeatureProbe', 'fit_probe', 'probe_accuracy',
+           'tuned_probe', 'split_features', 'evaluate_features', 'train_supervised', 'video_top1', 'calibrate',
            'check_method', 'pretrain_backbone', 'bench_model', 'read_results', 'summarize', 'format_table',
            'plot_bench', 'bench', 'demo', 'paper_results', 'get_recipe', 'recipe_config', 'recipe_targets',
            'recipe_table', 'run_recipe']
@@ -58,7 +58,7 @@ def _check_xy(feats, labels):
     if labels.shape != feats.shape[:1]: raise ValueError(f"labels must have shape ({feats.shape[0]},), got {tuple(labels.shape)}")
     return labels
 
-class LinearProbe(nn.Module):
+class FeatureProbe(nn.Module):
     "Standardise the features (`mean`, `std` of the training features), L2-normalise them, then a linear layer."
     def __init__(self, mean, std, n_classes):
         super().__init__()
@@ -68,12 +68,12 @@ class LinearProbe(nn.Module):
     def forward(self, feats): return self.fc(self.embed(feats))
 
 def fit_probe(feats, labels, n_classes=None, steps=300, lr=0.5, wd=0., seed=0):
-    "A `LinearProbe` fitted to `feats` (N×D) full batch: `steps` of SGD with momentum 0.9 and a cosine schedule."
+    "A `FeatureProbe` fitted to `feats` (N×D) full batch: `steps` of SGD with momentum 0.9 and a cosine schedule."
     labels = _check_xy(feats, labels)
     if steps < 1: raise ValueError(f"steps must be >= 1, got {steps}")
     n_classes = n_classes or int(labels.max()) + 1
     x = feats.detach().float()
-    probe = LinearProbe(x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1]), n_classes).to(x.device)
+    probe = FeatureProbe(x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1]), n_classes).to(x.device)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         probe.fc.weight.copy_(0.01 * torch.randn(probe.fc.weight.shape, generator=g)); probe.fc.bias.zero_()
@@ -157,7 +157,7 @@ def train_supervised(ds, n_classes, arch='tiny3d', epochs=60, bs=32, lr=3e-3, wd
     return model.eval()
 
 @torch.no_grad()
-def clip_accuracy(model, ds, bs=16):
+def video_top1(model, ds, bs=16):
     "Video-level top-1 of a classifier `model` on a 'uniform' dataset: its logits averaged over each video's clips."
     logits, labels = extract_features(model, ds, n_clips=None, bs=bs)
     return (logits.argmax(1) == labels).float().mean().item()
@@ -179,7 +179,7 @@ def calibrate(root, steps=1500, seed=0, arch='tiny3d', out=None, progress=True, 
         for src in ('train_unbiased', 'train'):
             epochs = math.ceil(steps / (len(splits[src]) // 32))
             m = train_supervised(splits[src], K, arch, epochs=epochs, seed=seed, progress=progress)
-            rows[src] = {s: clip_accuracy(m, splits[s]) for s in EVAL_SPLITS}
+            rows[src] = {s: video_top1(m, splits[s]) for s in EVAL_SPLITS}
         if f is not None:
             f.parent.mkdir(parents=True, exist_ok=True)
             stored = json.loads(f.read_text()) if f.exists() else []   # another run may have added its entry meanwhile

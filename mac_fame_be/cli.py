@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['subcommand', 'CLIError', 'build_parser', 'env_info', 'folder_info', 'parse_overrides', 'main']
 
-# %% ../nbs/12_cli.ipynb #705c175c
+# %% ../nbs/12_cli.ipynb #bc79099c
 import argparse, json, os, platform, sys
 from pathlib import Path
 
-# %% ../nbs/12_cli.ipynb #2e26ccd1
+# %% ../nbs/12_cli.ipynb #bfade463
 _SUBCOMMANDS = {}
 
 def subcommand(name, help):
@@ -32,7 +32,7 @@ def build_parser():
         sp.set_defaults(_run=f)
     return p
 
-# %% ../nbs/12_cli.ipynb #477b1f4f
+# %% ../nbs/12_cli.ipynb #d0a43ffc
 def _synth(args):
     from mac_fame_be.synth import make_synthmotion, synth_summary
     cfg = {}
@@ -51,7 +51,7 @@ def _synth_args(p):
 _synth.add_args = _synth_args
 subcommand('synth', 'generate the SynthMotion dataset (cached) and print its summary')(_synth);
 
-# %% ../nbs/12_cli.ipynb #f720f44f
+# %% ../nbs/12_cli.ipynb #b0830c08
 def env_info():
     "Versions of the libraries this project depends on, and the devices torch sees."
     import torch, torchvision, av, kornia, fastai
@@ -96,7 +96,7 @@ def _info_args(p): p.add_argument('path', nargs='?', default=None, help='a video
 _info.add_args = _info_args
 subcommand('info', 'print the environment, a video file\'s properties or a dataset folder\'s layout')(_info);
 
-# %% ../nbs/12_cli.ipynb #721b3ba6
+# %% ../nbs/12_cli.ipynb #e4606d9d
 import ast
 
 def parse_overrides(pairs):
@@ -126,17 +126,12 @@ def _common_train_args(p, out):
 
 _TRAIN_KEYS = ('dataset', 'root', 'arch', 'epochs', 'bs', 'lr', 'device', 'n_frames', 'size', 'num_workers', 'seed', 'out')
 
-def _check_dataset_root(args):
-    if args.root is not None and (args.dataset or 'synthmotion').lower() != 'synthmotion' and not Path(args.root).is_dir():
-        raise CLIError(f"dataset folder not found: '{args.root}'")
-
 def _train_kwargs(args, keys=_TRAIN_KEYS):
     "The training arguments the user gave (the others keep the library's defaults)."
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 def _pretrain(args):
     from mac_fame_be.pretrain import run_pretrain
-    _check_dataset_root(args)
     kw, over = _train_kwargs(args), parse_overrides(args.set)
     method = args.method
     if args.recipe:                             # the recipe's values are defaults; explicit arguments win
@@ -162,8 +157,6 @@ subcommand('pretrain', 'self-supervised pretraining with MoCo, MAC, FAME, BE or 
 
 def _finetune(args, linear=False):
     from mac_fame_be.finetune import run_finetune, run_linear
-    _check_dataset_root(args)
-    if args.checkpoint is not None and not Path(args.checkpoint).exists(): raise CLIError(f"checkpoint not found: '{args.checkpoint}'")
     return (run_linear if linear else run_finetune)(checkpoint=args.checkpoint, **_train_kwargs(args))
 
 def _finetune_args(p, out):
@@ -177,7 +170,6 @@ subcommand('linear', 'train a linear probe on the frozen (pretrained) backbone')
 
 def _doctor(args):
     from mac_fame_be.pretrain import doctor
-    _check_dataset_root(args)
     kw = _train_kwargs(args, [k for k in _TRAIN_KEYS if k not in ('epochs', 'lr', 'out')])
     return doctor(method=args.method, steps=args.steps, **kw)
 
@@ -188,7 +180,7 @@ def _doctor_args(p):
 _doctor.add_args = _doctor_args
 subcommand('doctor', 'time each stage of a pretraining step (data, augmentation, forward/backward, MoCo update)')(_doctor);
 
-# %% ../nbs/12_cli.ipynb #9006051f
+# %% ../nbs/12_cli.ipynb #a2c566d8
 def _demo(args):
     from mac_fame_be.benchmark import demo
     return demo(out=args.out, data=args.data, threads=args.threads)
@@ -212,7 +204,7 @@ def _bench_args(p):
 _bench.add_args = _bench_args
 subcommand('bench', 'the full background-bias benchmark on SynthMotion, mean ± std over seeds')(_bench);
 
-# %% ../nbs/12_cli.ipynb #04641d6b
+# %% ../nbs/12_cli.ipynb #97ce0da1
 def main(argv=None):
     "Entry point of the `mfb` console command."
     import warnings   # fastai's import-time use of torch.jit.script is deprecated in recent torch: not the user's concern

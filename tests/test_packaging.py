@@ -13,10 +13,9 @@ def _run(cmd, **kw):
 @pytest.fixture(scope='module')
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp('dist')
-    # without isolation when the build backend is at hand (offline, fast); else pip fetches it
-    iso = [] if importlib.util.find_spec('wheel') else None
     cmd = [sys.executable, '-m', 'build', '--wheel', '--outdir', str(out), str(ROOT)]
-    if iso is not None: cmd.insert(4, '--no-isolation')
+    # without isolation when the build backend is at hand (offline, fast); else pip fetches it
+    if importlib.util.find_spec('wheel'): cmd.insert(4, '--no-isolation')
     _run(cmd)
     whls = list(out.glob('mac_fame_be-*.whl'))
     assert len(whls) == 1, whls

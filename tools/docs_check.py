@@ -74,7 +74,7 @@ def main():
     t0 = time.time()
     out = Path(a.out); shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
     proc = process_notebooks()
-    nbs = sorted(p for p in proc.glob('*.ipynb') if not a.only or __import__('re').search(a.only, p.name))
+    nbs = sorted(p for p in proc.glob('*.ipynb') if not a.only or re.search(a.only, p.name))
     sources = {p.name for p in nbs}
     browser = None if a.no_browser else (shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome'))
     if not a.no_browser and browser is None: sys.exit('no Chromium found: install Debian\'s chromium, or pass --no-browser')
