@@ -199,7 +199,7 @@ def check_method(method):
     except ValueError: raise ValueError(f"method must be one of {BENCH_METHODS} or a pretraining method such as 'mac+fame', got {method!r}") from None
     return method
 
-def pretrain_backbone(train_ds, method, seed=0, arch='tiny3d', epochs=8, bs=32, progress=True, **overrides):
+def pretrain_backbone(train_ds, method, seed=0, arch='tiny3d', epochs=20, bs=32, progress=True, **overrides):
     "Pretrain `arch` with `method` on the in-memory split `train_ds` (labels unused), `SYNTH_RECIPE` + `overrides`; returns the backbone."
     mode = 'two_clips' if 'fame' in parse_method(method) else 'clip'
     _seed_all(seed)
@@ -211,7 +211,7 @@ def pretrain_backbone(train_ds, method, seed=0, arch='tiny3d', epochs=8, bs=32, 
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
     return learn.model.backbone.eval()
 
-def bench_model(method, splits, seed=0, arch='tiny3d', epochs=8, sup_steps=600, bs=32, progress=True, **overrides):
+def bench_model(method, splits, seed=0, arch='tiny3d', epochs=20, sup_steps=600, bs=32, progress=True, **overrides):
     "The backbone of one benchmark row: `method` of `BENCH_METHODS` (or a pretraining method) trained on `splits`."
     check_method(method)
     if method == 'random':
@@ -261,7 +261,7 @@ def plot_bench(summary, metrics=('biased_iid', 'biased_swapped', 'unbiased_swapp
     ax.set_ylabel('top-1'); ax.set_ylim(0, 1.12); ax.legend(fontsize=7, ncol=len(metrics) + 1, loc='upper left')
     return ax
 
-BENCH_DEFAULTS = dict(arch='tiny3d', epochs=8, sup_steps=600, n_frames=8, stride=2, size=32, n_clips=4, bs=32)
+BENCH_DEFAULTS = dict(arch='tiny3d', epochs=20, sup_steps=600, n_frames=8, stride=2, size=32, n_clips=4, bs=32)
 
 def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='data', threads=None, progress=True, overrides=None,
           **settings):
@@ -308,8 +308,8 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
 # %% ../nbs/11_benchmark.ipynb #b98d9abb
 DEMO_METHODS = ('random', 'moco', 'mac', 'fame', 'be')
 
-def demo(out='runs/demo', data='data', seeds=1, methods=DEMO_METHODS, epochs=4, threads=None, progress=True, **settings):
-    "The benchmark in about ten minutes on a 2-core CPU: `bench` with `methods`, one seed, `epochs` pretraining epochs."
+def demo(out='runs/demo', data='data', seeds=1, methods=DEMO_METHODS, epochs=20, threads=None, progress=True, **settings):
+    "The benchmark in less than ten minutes on a 2-core CPU: `bench` with `methods`, one seed, `epochs` pretraining epochs."
     t0 = time.time()
     tab = bench(seeds=seeds, methods=methods, out=out, data=data, threads=threads, progress=progress, epochs=epochs, **settings)
     print(f"demo finished in {time.time() - t0:.0f} s; table and chart in {out}")

@@ -190,14 +190,14 @@ def _demo_args(p):
     p.add_argument('--data', default='data', help='where SynthMotion is generated and cached (default: %(default)s)')
     p.add_argument('--threads', type=int, default=None, help="torch's CPU threads (default: torch's choice)")
 _demo.add_args = _demo_args
-subcommand('demo', 'the main job: SynthMotion, four methods pretrained and probed, table and chart (~10 min on a CPU)')(_demo);
+subcommand('demo', 'the main job: SynthMotion, four methods pretrained and probed, table and chart (under 10 min on a CPU)')(_demo);
 
 def _bench(args):
     from mac_fame_be.benchmark import bench
     return bench(seeds=args.seeds, out=args.out, data=args.data, threads=args.threads)
 
 def _bench_args(p):
-    p.add_argument('--seeds', type=int, default=3, help='number of seeds (default: %(default)s)')
+    p.add_argument('--seeds', type=int, default=5, help='number of seeds (default: %(default)s, as in the benchmark chapter)')
     p.add_argument('--out', default='runs/bench', help='output folder (default: %(default)s)')
     p.add_argument('--data', default='data', help='where SynthMotion is generated and cached (default: %(default)s)')
     p.add_argument('--threads', type=int, default=None, help="torch's CPU threads (default: torch's choice)")

@@ -539,7 +539,7 @@ class StopAfter(Callback):
             if self.k >= self.n: raise CancelFitException()
 
 # %% ../nbs/07_pretrain.ipynb #4598450a
-SYNTH_RECIPE = dict(flip_p=0.0, queue_size=1024, key_momentum=0.99, lr=0.05, epochs=20)
+SYNTH_RECIPE = dict(flip_p=0.0, blur_p=0.0, scale=(0.5, 1.0), queue_size=256, key_momentum=0.99, lr=0.05, epochs=20)
 
 def _short_side(ds):
     "The short side of the dataset's frames (decoding the first video if needed)."

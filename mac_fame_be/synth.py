@@ -37,6 +37,8 @@ class SynthConfig:
     `p_bias`: P(own family) in `train` and `test_iid`; `appearance`: 'fixed' | 'colour' | 'random'; `obj_size`:
     object diameter as a fraction of `size`; `speed`, `speed_jitter`: speed factor and its relative uniform jitter;
     `noise_std` (sensor noise on [0, 1]), `jitter_px` (camera shake), `flicker` (illumination gain std): nuisances;
+    `bg_hue_spread`: width (in turns of the colour wheel) of the hue interval each background family draws its
+    colours from, centred on the family's own hue (1.0: any hue, the colours say nothing about the family);
     `fps`: frame rate written in the mp4 files."""
     size: int = 64
     n_frames: int = 32
@@ -55,6 +57,7 @@ class SynthConfig:
     noise_std: float = 0.02
     jitter_px: int = 1
     flicker: float = 0.03
+    bg_hue_spread: float = 0.1
     fps: int = 25
 
     def __post_init__(self):
@@ -73,12 +76,14 @@ class SynthConfig:
         if not self.noise_std >= 0: bad('noise_std', '>= 0')
         if not (isinstance(self.jitter_px, int) and 0 <= self.jitter_px <= self.size // 8): bad('jitter_px', f'an int in [0, {self.size // 8}]')
         if not 0 <= self.flicker < 0.5: bad('flicker', 'in [0, 0.5)')
+        if not 0 <= self.bg_hue_spread <= 1: bad('bg_hue_spread', 'in [0, 1] (a fraction of the colour wheel)')
 
     @property
     def classes(self): return MOTION_CLASSES[:self.n_classes]
     @property
     def families(self): return BG_FAMILIES[:self.n_families]
     def own_family(self, label): return label % self.n_families
+    def family_hue(self, family): return (family + 0.5) / self.n_families   # the object's hue (≈0.14) falls between two families
 
 SYNTH_PRESETS = {'default': {}, 'small': dict(n_train=16, n_train_unbiased=8, n_test_iid=8, n_test_swapped=8, n_test_static=8)}
 
@@ -155,12 +160,20 @@ def _texture(texture, u, v):
     raise ValueError(f"texture must be one of {TEXTURES}, got {texture!r}")
 
 # %% ../nbs/01a_synth.ipynb #dd41040e
-def _render_background(family, h, w, S, rng):
-    "A static background (h, w, 3) float32 in [0, 1] of one procedural family, drawn with `rng`."
+def _palette(rng, n, hue, spread, dark):
+    "`n` RGB colours (n×3 float32) with hues in `hue ± spread/2`; `dark` ones have value in [0.2, 0.55], others in [0.6, 1]."
+    h = (hue + spread * (rng.uniform(0, 1, n) - 0.5)) % 1.0
+    sat = rng.uniform(0.35, 1.0, n)
+    val = rng.uniform(0.2, 0.55, n) if dark else rng.uniform(0.6, 1.0, n)
+    return np.stack([_hsv_to_rgb(*a) for a in zip(h, sat, val)]).astype(np.float32)
+
+def _render_background(family, h, w, S, rng, hue=0.0, spread=1.0):
+    """A static background (h, w, 3) float32 in [0, 1] of one procedural family, drawn with `rng`; its colours have
+    hues in `hue ± spread/2` (`spread=1`: any hue)."""
     yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing='ij')
     th = rng.uniform(0, np.pi)
     u, v = xx * np.cos(th) + yy * np.sin(th), -xx * np.sin(th) + yy * np.cos(th)
-    c1, c2 = rng.uniform(0, 1, (2, 3)).astype(np.float32)
+    c1, c2 = _palette(rng, 1, hue, spread, True)[0], _palette(rng, 1, hue, spread, False)[0]   # a dark and a light colour
     if family == 'gradient': p = (u - u.min()) / (u.max() - u.min())
     elif family == 'stripes':
         p = np.clip(0.5 + 1.5 * np.sin(2 * np.pi * u / (S * rng.uniform(0.12, 0.25)) + rng.uniform(0, 6.3)), 0, 1)
@@ -171,16 +184,15 @@ def _render_background(family, h, w, S, rng):
         k = rng.integers(4, 8)
         cy, cx = rng.uniform(0, h, k), rng.uniform(0, w, k)
         sig = S * rng.uniform(0.08, 0.2, k)
-        cols = rng.uniform(0, 1, (k, 3)).astype(np.float32)
+        cols = _palette(rng, k, hue, spread, False)
         wts = np.exp(-((yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2) / (2 * sig[:, None, None] ** 2))
         img = c1[None, None] * np.ones((h, w, 1), np.float32)
         for i in range(k): img = img * (1 - wts[i, ..., None]) + cols[i] * wts[i, ..., None]   # k <= 7 layers
         return img.astype(np.float32)
     elif family == 'clouds':
         g = int(rng.integers(3, 6))
-        low = torch.from_numpy(rng.uniform(0, 1, (1, 3, g, g)).astype(np.float32))
-        img = torch.nn.functional.interpolate(low, size=(h, w), mode='bicubic', align_corners=True)[0].permute(1, 2, 0)
-        return img.clamp(0, 1).numpy()
+        low = torch.from_numpy(rng.uniform(0, 1, (1, 1, g, g)).astype(np.float32))
+        p = torch.nn.functional.interpolate(low, size=(h, w), mode='bicubic', align_corners=True)[0, 0].clamp(0, 1).numpy()
     elif family == 'rings':
         cy, cx = rng.uniform(-0.5, 1.5, 2) * S
         r = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
@@ -208,7 +220,7 @@ def _render(label, family, cfg, rng, static=False):
     T, S, J = cfg.n_frames, cfg.size, cfg.jitter_px
     app = _appearance(cfg, rng)
     cx, cy, scale = _trajectory(cfg.classes[label], cfg, rng)
-    canvas = _render_background(cfg.families[family], S + 2 * J, S + 2 * J, S, rng)
+    canvas = _render_background(cfg.families[family], S + 2 * J, S + 2 * J, S, rng, cfg.family_hue(family), cfg.bg_hue_spread)
     ox, oy = (rng.integers(-J, J + 1, (2, T)) if J > 0 else np.zeros((2, T), np.int64))
     gain = (1 + cfg.flicker * np.clip(rng.standard_normal(T), -2.5, 2.5)).astype(np.float32)
     t0 = int(rng.integers(T))
@@ -284,7 +296,7 @@ def _split_plan(cfg, seed):
     return plan
 
 # %% ../nbs/01a_synth.ipynb #97239e67
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2   # 2: background colours follow the family (`bg_hue_spread`)
 
 def _record(cfg, seed): return {'name': 'SynthMotion', 'version': SYNTH_VERSION, 'seed': int(seed), 'config': asdict(cfg)}
 

@@ -115,9 +115,24 @@ def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match='p_bias'): SynthConfig(p_bias=2)
     with pytest.raises(ValueError, match='n_classes'): SynthConfig(n_classes=11)
     with pytest.raises(ValueError, match='jitter_px'): SynthConfig(jitter_px=-1)
+    with pytest.raises(ValueError, match='bg_hue_spread'): SynthConfig(bg_hue_spread=-0.1)
     with pytest.raises(ValueError, match='flavour'): make_synthmotion(tmp_path, flavour=1)
     with pytest.raises(ValueError, match='preset'): make_synthmotion(tmp_path, preset='tiny')
     with pytest.raises(ValueError, match='label'): render_clip(8)          # only 8 classes by default
     with pytest.raises(ValueError, match='config'): render_clip(0, config=SynthConfig(), size=32)
     with pytest.raises(FileNotFoundError, match='nothing'): load_fg_mask(tmp_path, 'A/nothing.mp4')
     with pytest.raises(FileNotFoundError): read_synth_meta(tmp_path)
+
+def test_family_colours():
+    "Version 2: a background's mean colour has its family's hue (the background is an easy cue, like scene bias)."
+    import colorsys
+    cfg = synth.synth_config(size=32, n_frames=4)
+    for fam in range(cfg.n_families):
+        for seed in range(3):
+            clip, m = render_clip(seed % cfg.n_classes, bg_family=fam, seed=seed, config=cfg)
+            h = colorsys.rgb_to_hsv(*(clip[~m].float().mean(0) / 255).tolist())[0]
+            assert abs((h - cfg.family_hue(fam) + 0.5) % 1 - 0.5) < 0.5 / cfg.n_families, (fam, seed, h)
+    wide = synth.synth_config(size=32, n_frames=4, bg_hue_spread=1.0)
+    hues = [colorsys.rgb_to_hsv(*(c[~m].float().mean(0) / 255).tolist())[0]
+            for c, m in (render_clip(0, bg_family=0, seed=s, config=wide) for s in range(12))]
+    assert max(hues) - min(hues) > 0.3   # spread 1: any hue for any family
