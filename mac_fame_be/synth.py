@@ -83,7 +83,7 @@ class SynthConfig:
     @property
     def families(self): return BG_FAMILIES[:self.n_families]
     def own_family(self, label): return label % self.n_families
-    def family_hue(self, family): return (family + 0.5) / self.n_families   # the object's hue (≈0.14) falls between two families
+    def family_hue(self, family): return (family + 0.5) / self.n_families   # with 8 families the object's hue (≈0.14) falls between the first two
 
 SYNTH_PRESETS = {'default': {}, 'small': dict(n_train=16, n_train_unbiased=8, n_test_iid=8, n_test_swapped=8, n_test_static=8)}
 
@@ -136,6 +136,8 @@ def _appearance(cfg, rng):
                 colour=colour, obj_scale=float(rng.uniform(0.75, 1.25)))
 
 def _hsv_to_rgb(h, s, v):
+    "RGB (…×3) of hue, saturation, value given as scalars or arrays of one shape."
+    h, s, v = (np.asarray(a, np.float64)[..., None] for a in (h, s, v))
     k = (np.array([5., 3., 1.]) + h * 6) % 6
     return v - v * s * np.clip(np.minimum(k, 4 - k), 0, 1)
 
@@ -165,7 +167,7 @@ def _palette(rng, n, hue, spread, dark):
     h = (hue + spread * (rng.uniform(0, 1, n) - 0.5)) % 1.0
     sat = rng.uniform(0.35, 1.0, n)
     val = rng.uniform(0.2, 0.55, n) if dark else rng.uniform(0.6, 1.0, n)
-    return np.stack([_hsv_to_rgb(*a) for a in zip(h, sat, val)]).astype(np.float32)
+    return _hsv_to_rgb(h, sat, val).astype(np.float32)
 
 def _render_background(family, h, w, S, rng, hue=0.0, spread=1.0):
     """A static background (h, w, 3) float32 in [0, 1] of one procedural family, drawn with `rng`; its colours have
