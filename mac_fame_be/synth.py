@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['SYNTH_FLIP_OK', 'MOTION_CLASSES', 'BG_FAMILIES', 'SPLITS', 'APPEARANCES', 'SHAPES', 'TEXTURES', 'FIXED_COLOUR',
            'SYNTH_PRESETS', 'SYNTH_VERSION', 'META_FIELDS', 'SynthConfig', 'synth_config', 'render_clip',
-           'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'read_synth_meta', 'synth_summary', 'synth_pairing']
+           'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'check_synthmotion', 'read_synth_meta', 'synth_summary',
+           'synth_pairing']
 
 # %% ../nbs/01a_synth.ipynb #868e1c6f
-import csv, hashlib, json, math, os, shutil
+import contextlib, csv, glob, hashlib, json, math, os, shutil, tempfile, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
@@ -337,16 +338,31 @@ def _make_video(job):
                 obj_scale=f"{app['obj_scale']:.4f}")
 
 def make_synthmotion(out, seed=0, preset='default', num_workers=None, progress=True, **config):
-    "Generate SynthMotion under `out/synthmotion-<key>` (UCF101 layout) and return that root; reuses it when present."
+    "Generate SynthMotion under `out/synthmotion-<key>` (UCF101 layout) and return that root; reuses it when it verifies."
     cfg = synth_config(preset, **config)
     record = _record(cfg, seed)
-    text = json.dumps(record, sort_keys=True, indent=1)
-    root = Path(out) / f"synthmotion-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
-    cfg_file = root / 'config.json'
-    if cfg_file.exists() and json.loads(cfg_file.read_text()) == record: return root
-    tmp = root.with_name(root.name + '.partial')
-    for d in (root, tmp):
-        if d.exists(): shutil.rmtree(d)
+    root = Path(out) / f"synthmotion-{hashlib.sha1(json.dumps(record, sort_keys=True, indent=1).encode()).hexdigest()[:10]}"
+    if not check_synthmotion(root, record): return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with _generation_lock(root, progress):            # one generator per root; the others wait, then reuse its result
+        problems = check_synthmotion(root, record)
+        if not problems: return root
+        for d in root.parent.glob(glob.escape(root.name) + '.partial*'): shutil.rmtree(d, ignore_errors=True)  # stale
+        if root.exists():
+            warnings.warn(f"{root}: damaged dataset cache ({'; '.join(problems)}): generating it again")
+            shutil.rmtree(root)
+        tmp = Path(tempfile.mkdtemp(prefix=root.name + '.partial-', dir=root.parent))
+        try:
+            _generate(tmp, cfg, seed, num_workers, progress)
+            text = json.dumps(dict(record, files=_manifest(tmp)), sort_keys=True, indent=1)
+            (tmp / 'config.json').write_text(text)   # written last, with the manifest a reuse checks
+            tmp.rename(root)                          # one atomic rename: `root` is complete or absent
+        finally: shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+# %% ../nbs/01a_synth.ipynb #5a1c7e01
+def _generate(tmp, cfg, seed, num_workers, progress):
+    "Write every video, mask, list file and meta.csv of SynthMotion into the folder `tmp`."
     for cls in cfg.classes: (tmp / cls).mkdir(parents=True)
     jobs, counters = [], {}
     for si, (split, (labels, fams)) in enumerate(_split_plan(cfg, seed).items()):
@@ -367,9 +383,43 @@ def make_synthmotion(out, seed=0, preset='default', num_workers=None, progress=T
     with open(tmp / 'meta.csv', 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=META_FIELDS, lineterminator='\n')
         w.writeheader(); w.writerows(rows)
-    (tmp / 'config.json').write_text(text)
-    tmp.rename(root)
-    return root
+
+def _manifest(folder):
+    "File count, total bytes and a digest of every file's relative path and size under `folder` (config.json aside)."
+    folder = Path(folder)
+    files = sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob('*')
+                   if p.is_file() and p.relative_to(folder).as_posix() != 'config.json')
+    digest = hashlib.sha1(''.join(f"{r}\t{s}\n" for r, s in files).encode()).hexdigest()
+    return dict(n_files=len(files), n_bytes=sum(s for _, s in files), digest=digest)
+
+# %% ../nbs/01a_synth.ipynb #5a1c7e03
+def check_synthmotion(root, record=None):
+    "What is wrong with the SynthMotion folder `root` (an empty list when it is complete and matches `record`)."
+    root = Path(root); f = root / 'config.json'
+    if not f.is_file(): return [f"{f} is missing (not a finished SynthMotion folder)"]
+    try: saved = json.loads(f.read_text())
+    except ValueError: return [f"{f} is not valid JSON"]
+    if record is not None and {k: saved.get(k) for k in record} != record: return [f"{f} records another configuration"]
+    if 'files' not in saved:   # written before manifests existed: check that every listed video and mask is there
+        try: rels = [r['path'] for r in csv.DictReader(open(root / 'meta.csv'))]
+        except OSError: return [f"{root / 'meta.csv'} is missing"]
+        bad = [p for r in rels for p in (root / r, _mask_path(root, r)) if not p.is_file() or p.stat().st_size == 0]
+        return [f"{len(bad)} files missing or empty, e.g. {bad[0]}"] if bad else []
+    want, have = saved['files'], _manifest(root)
+    return [f"{k} is {have[k]}, config.json says {want.get(k)}" for k in ('n_files', 'n_bytes', 'digest') if want.get(k) != have[k]]
+
+@contextlib.contextmanager
+def _generation_lock(root, progress=True):
+    "An exclusive lock on `<root>.lock` (POSIX `flock`; elsewhere no lock, the atomic rename still protects `root`)."
+    try: import fcntl
+    except ImportError: yield; return
+    with open(root.with_name(root.name + '.lock'), 'a') as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress: print(f"waiting for another process that is generating {root} ...")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 # %% ../nbs/01a_synth.ipynb #e4b5fdda
 def read_synth_meta(root):

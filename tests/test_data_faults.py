@@ -1,0 +1,60 @@
+"""Data faults as a user meets them: two processes generating the same SynthMotion folder, a damaged cache, list
+files with mistakes, videos of another aspect ratio, videos that fail to decode at evaluation, worker errors."""
+import json, shutil, subprocess, sys, textwrap, warnings, pytest, torch
+from pathlib import Path
+from conftest import write_test_video
+from mac_fame_be.synth import make_synthmotion, check_synthmotion, read_synth_meta
+
+TINY = dict(preset='small', size=32, n_frames=8, num_workers=1, progress=False)
+
+def _gen_script(out):
+    return textwrap.dedent(f"""
+        from mac_fame_be.synth import make_synthmotion
+        print(make_synthmotion({str(out)!r}, **{TINY!r}))""")
+
+@pytest.mark.parametrize('trial', range(3))
+def test_concurrent_synth_same_folder(tmp_path, trial):
+    "Two processes generate the same dataset at once: both succeed with the same root, and the result verifies."
+    out = tmp_path / 'data'
+    procs = [subprocess.Popen([sys.executable, '-c', _gen_script(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    res = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    for rc, so, se in res: assert rc == 0, se[-3000:]
+    roots = {so.strip().splitlines()[-1] for _, so, _ in res}
+    assert len(roots) == 1, roots
+    root = Path(roots.pop())
+    assert check_synthmotion(root) == []
+    meta = read_synth_meta(root)
+    assert len(meta) == 48 and all((root / p).stat().st_size > 0 for p in meta.path)
+    assert sorted(p.name for p in out.iterdir()) == [root.name, root.name + '.lock']   # no partial folder left
+
+@pytest.fixture(scope='module')
+def tiny_root(tmp_path_factory):
+    return make_synthmotion(tmp_path_factory.mktemp('synth'), **TINY)
+
+def _copy(root, tmp_path):
+    dst = tmp_path / 'cache' / root.name
+    shutil.copytree(root, dst)
+    return dst
+
+@pytest.mark.parametrize('damage', ['truncated', 'missing', 'interrupted'])
+def test_damaged_cache_is_regenerated(tiny_root, tmp_path, damage):
+    root = _copy(tiny_root, tmp_path)
+    rel = read_synth_meta(root).path[3]
+    good = (root / rel).read_bytes()
+    if damage == 'truncated': (root / rel).write_bytes(good[:len(good) // 2])
+    if damage == 'missing': (root / rel).unlink()
+    if damage == 'interrupted':            # a run killed before its rename leaves a partial folder and no root
+        (root / rel).unlink(); root.rename(root.with_name(root.name + '.partial'))
+        (root.parent / (root.name + '.partial-abc123')).mkdir()
+    assert check_synthmotion(root) != []
+    if damage == 'interrupted': again = make_synthmotion(tmp_path / 'cache', **TINY)
+    else:
+        with pytest.warns(UserWarning, match='damaged dataset cache'): again = make_synthmotion(tmp_path / 'cache', **TINY)
+    assert again == root and check_synthmotion(root) == [] and (root / rel).read_bytes() == good
+    assert not list(root.parent.glob('*.partial*'))
+
+def test_reuse_does_not_regenerate(tiny_root):
+    before = (tiny_root / 'config.json').stat().st_mtime_ns
+    assert make_synthmotion(tiny_root.parent, **TINY) == tiny_root
+    assert (tiny_root / 'config.json').stat().st_mtime_ns == before
