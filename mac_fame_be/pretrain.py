@@ -29,7 +29,7 @@ from fastai.callback.progress import CSVLogger
 from fastai.optimizer import SGD, Adam
 from fastai.torch_core import rank_distrib, num_distrib, to_device
 
-from .synth import make_synthmotion
+from .synth import make_synthmotion, check_synthmotion
 from .data import UCF101, HMDB51, Diving48, Kinetics400, InMemoryClips, video_dls, SkippedVideosCallback
 from .augment import VideoAugment, MACAugment, FAMEAugment, be_distract
 from .models import create_backbone, PretextHead
@@ -164,9 +164,13 @@ METHOD_DEFAULTS = {
 DATASETS = ('synthmotion', 'ucf101', 'hmdb51', 'diving48', 'k400')
 
 def _synth_root(root, preset='default', seed=0, progress=True):
+    "SynthMotion under `root` (generated when missing); a generated folder given directly is checked first."
     root = Path('data') if root is None else Path(root)
-    if (root / 'classInd.txt').exists(): return root
-    return make_synthmotion(root, seed=seed, preset=preset, progress=progress)
+    if not (root / 'classInd.txt').exists(): return make_synthmotion(root, seed=seed, preset=preset, progress=progress)
+    if root.name.startswith('synthmotion-') and (problems := check_synthmotion(root)):
+        raise ValueError(f"{root}: damaged SynthMotion folder ({'; '.join(problems)}): give its parent folder "
+                         f"{root.parent} as root (or run `mfb synth --out {root.parent}`) to generate it again")
+    return root
 
 def dataset_from_name(name, root=None, subset='train', mode='clip', n_frames=16, stride=1, size=None, split=1,
                       in_memory=None, synth_preset='default', seed=0, progress=True, **kw):

@@ -58,3 +58,10 @@ def test_reuse_does_not_regenerate(tiny_root):
     before = (tiny_root / 'config.json').stat().st_mtime_ns
     assert make_synthmotion(tiny_root.parent, **TINY) == tiny_root
     assert (tiny_root / 'config.json').stat().st_mtime_ns == before
+
+def test_damaged_root_given_directly_is_reported(tiny_root, tmp_path):
+    from mac_fame_be.pretrain import dataset_from_name
+    root = _copy(tiny_root, tmp_path)
+    assert len(dataset_from_name('synthmotion', root, in_memory=False)) == 16
+    (root / read_synth_meta(root).path[0]).unlink()
+    with pytest.raises(ValueError, match='damaged SynthMotion folder.*n_files'): dataset_from_name('synthmotion', root)
