@@ -120,11 +120,13 @@ def _common_train_args(p, out):
     p.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' ... (default: cuda when available)")
     p.add_argument('--frames', type=int, default=None, dest='n_frames', help='frames per clip (default: 16)')
     p.add_argument('--size', type=int, default=None, help='short side the videos are decoded at')
+    p.add_argument('--frame-crop', type=int, default=None, dest='frame_crop',
+                   help='centre-crop every frame to this square after the short-side resize (videos of mixed aspect ratios)')
     p.add_argument('--workers', type=int, default=None, dest='num_workers', help='data loader worker processes')
     p.add_argument('--seed', type=int, default=None)
     p.add_argument('--out', default=out, help='output folder for checkpoints and the CSV log (default: %(default)s)')
 
-_TRAIN_KEYS = ('dataset', 'root', 'arch', 'epochs', 'bs', 'lr', 'device', 'n_frames', 'size', 'num_workers', 'seed', 'out')
+_TRAIN_KEYS = ('dataset', 'root', 'arch', 'epochs', 'bs', 'lr', 'device', 'n_frames', 'size', 'frame_crop', 'num_workers', 'seed', 'out')
 
 def _train_kwargs(args, keys=_TRAIN_KEYS):
     "The training arguments the user gave (the others keep the library's defaults)."

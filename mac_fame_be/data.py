@@ -58,22 +58,52 @@ def uniform_clip_indices(n_frames, n_clips=10, n=16, stride=1):
     starts = torch.linspace(0, last, n_clips).round().long()
     return (starts[:, None] + torch.arange(n) * stride) % n_frames
 
-# %% ../nbs/01_data.ipynb #30781e87
-def _read(path, idx, size):
-    "Frames at `idx` (any order, repeats allowed) as uint8 C×...×T×H×W: decode the sorted unique indices once."
+# %% ../nbs/01_data.ipynb #7b2d4e00
+def _read(path, idx, size, frame_crop=None):
+    "Frames at `idx` (any order, repeats allowed) as uint8 C×...×T×H×W, centre-cropped to `frame_crop`² if given."
     uniq, inv = torch.unique(idx.flatten(), return_inverse=True)
-    x = read_clip(path, uniq.tolist(), size=size)[inv.view(idx.shape)]  # (...)×T×H×W×3
-    return x.movedim(-1, -4)  # C×T×H×W (or N×C×T×H×W)
+    x = read_clip(path, uniq.tolist(), size=size)  # T×H×W×3: decode the sorted unique indices once
+    if frame_crop:
+        top, left = (x.shape[1] - frame_crop) // 2, (x.shape[2] - frame_crop) // 2
+        x = x[:, top:top + frame_crop, left:left + frame_crop]
+    return x[inv.view(idx.shape)].movedim(-1, -4)  # C×T×H×W (or N×C×T×H×W)
 
+def _check_frame_crop(size, frame_crop):
+    "The decode size for `frame_crop` (short side = crop when `size` is None); a crop larger than `size` is refused."
+    if frame_crop is None: return size
+    if not isinstance(frame_crop, int) or isinstance(frame_crop, bool) or frame_crop < 1:
+        raise ValueError(f"frame_crop must be a positive int (the side of the square crop), got {frame_crop!r}")
+    if size is None: return frame_crop
+    if frame_crop > (size if isinstance(size, int) else min(size)):
+        raise ValueError(f"frame_crop must be at most the short side size={size}, got frame_crop={frame_crop}")
+    return size
+
+def _drop_missing(items, on_missing):
+    "Items whose file exists; missing files raise a `FileNotFoundError` (`on_missing='raise'`) or are left out with a warning."
+    missing = [p for p, _ in items if not p.is_file()]
+    if not missing: return items, []
+    what = f"{len(missing)} of the {len(items)} videos listed are missing, e.g. {', '.join(map(str, missing[:3]))}"
+    if on_missing == 'raise':
+        raise FileNotFoundError(f"{what} (a missing class folder?); pass on_missing='skip' to leave them out")
+    warnings.warn(f"{what}: left out")
+    gone = set(missing)
+    return [it for it in items if it[0] not in gone], missing
+
+# %% ../nbs/01_data.ipynb #30781e87
 class VideoClipDataset(torch.utils.data.Dataset):
     "Clips from a list of `(path, label)` items: one clip, two clips (FAME views) or `n_clips` uniform clips per video."
     def __init__(self, items, n_frames=16, stride=1, size=None, mode='clip', n_clips=10, return_index=False,
-                 classes=None, on_error='skip', max_retries=10):
+                 classes=None, on_error='skip', max_retries=10, frame_crop=None, on_missing='raise'):
         if mode not in ('clip', 'two_clips', 'uniform'): raise ValueError(f"mode must be 'clip', 'two_clips' or 'uniform', got {mode!r}")
         if on_error not in ('skip', 'raise'): raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+        if on_missing not in ('skip', 'raise'): raise ValueError(f"on_missing must be 'skip' or 'raise', got {on_missing!r}")
         self.items = [(Path(p), int(l)) for p, l in items]
         if not self.items: raise ValueError("items is empty: expected a list of (path, label)")
+        self.items, self.missing = _drop_missing(self.items, on_missing)   # found now, not mid-epoch
+        if not self.items: raise ValueError(f"none of the {len(self.missing)} videos listed exists")
+        size = _check_frame_crop(size, frame_crop)
         self.n_frames, self.stride, self.size, self.mode, self.n_clips = n_frames, stride, size, mode, n_clips
+        self.frame_crop, self.on_missing = frame_crop, on_missing
         self.return_index, self.on_error, self.max_retries = return_index, on_error, max_retries
         self.classes = list(classes) if classes is not None else sorted({l for _, l in self.items})
         self.skipped = multiprocessing.Value('i', 0)  # shared with loader worker processes
@@ -90,7 +120,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
     def video_length(self, i):
         if i not in self._lengths: self._lengths[i] = video_info(self.items[i][0]).n_frames
         return self._lengths[i]
-    def frames(self, i, idx): return _read(self.items[i][0], idx, self.size)
+    def frames(self, i, idx): return _read(self.items[i][0], idx, self.size, self.frame_crop)
     def indices(self, n_frames):
         if self.mode == 'clip': return random_clip_indices(n_frames, self.n_frames, self.stride)
         if self.mode == 'two_clips': return two_clip_indices(n_frames, self.n_frames, self.stride)
@@ -194,10 +224,12 @@ class InMemoryClips(VideoClipDataset):
     def __init__(self, dataset):
         d = dataset
         super().__init__(d.items, n_frames=d.n_frames, stride=d.stride, size=d.size, mode=d.mode, n_clips=d.n_clips,
-                         return_index=d.return_index, classes=d.classes, on_error=d.on_error, max_retries=d.max_retries)
+                         return_index=d.return_index, classes=d.classes, on_error=d.on_error, max_retries=d.max_retries,
+                         frame_crop=d.frame_crop, on_missing=d.on_missing)
+        self.missing = d.missing
         self.videos = []
         for i, (p, _) in enumerate(self.items):
-            try: self.videos.append(_read(p, torch.arange(video_info(p).n_frames), self.size))  # C×T×H×W
+            try: self.videos.append(_read(p, torch.arange(video_info(p).n_frames), self.size, self.frame_crop))  # C×T×H×W
             except VideoError:
                 if self.on_error == 'raise': raise
                 self.videos.append(None)
@@ -222,6 +254,13 @@ class ClipDL(TfmdDL):
     def n_inp(self): return self._n_inp
     def new(self, dataset=None, cls=None, **kw):
         res = super().new(dataset, cls, **kw); res._n_inp = self._n_inp; return res
+    def create_batch(self, b):
+        "Collate items; clips of different sizes (videos of other sizes or aspect ratios) give an error that says what to set."
+        shapes = sorted({tuple(x.shape) for it in b if isinstance(it, tuple) for x in it[:self._n_inp] if isinstance(x, torch.Tensor)})
+        if len(shapes) > 1:
+            raise ValueError(f"clips of different sizes in one batch: {', '.join('×'.join(map(str, s)) for s in shapes[:4])} (videos of "
+                             f"other sizes or aspect ratios): give the dataset frame_crop= (and size=), or --frame-crop on the command line")
+        return super().create_batch(b)
     def show_batch(self, b=None, max_n=4, max_frames=8, **kw):
         "Show the first `max_n` clips of batch `b` (one batch is drawn when `b` is None)."
         b = self.one_batch() if b is None else b

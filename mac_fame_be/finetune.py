@@ -175,11 +175,12 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
     if checkpoint is not None and not Path(checkpoint).is_file(): raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
     if arch is None:
         arch = (torch.load(checkpoint, map_location='cpu', weights_only=False).get('arch') if checkpoint else None) or 'tiny3d'
-    common = dict(n_frames=n_frames, stride=stride, size=size, seed=seed, synth_preset=synth_preset, progress=progress)
+    kw = dict(kw)      # frame_crop: centre square every frame is cropped to (videos of mixed aspect ratios)
+    common = dict(n_frames=n_frames, stride=stride, size=size, seed=seed, synth_preset=synth_preset, progress=progress,
+                  frame_crop=kw.pop('frame_crop', None))
     train_ds = dataset_from_name(dataset, root, subset=train_subset, **common)
     test_ds = dataset_from_name(dataset, root, subset=test_subset, **common)
     if len(train_ds) < bs: raise ValueError(f"bs={bs} is larger than the {len(train_ds)} training videos of {dataset}")
-    kw = dict(kw)
     if dataset == 'synthmotion':
         for k, v in FINETUNE_SYNTH_RECIPE.items(): kw.setdefault(k, v)
     side = _short_side(train_ds)
@@ -192,7 +193,8 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
     dls = video_dls(train_ds, test_ds, bs=bs, num_workers=num_workers, device=device)
     make = finetune_learner if kind == 'finetune' else linear_probe_learner
     learn = make(dls, checkpoint, arch=arch, path=out, cbs=[SkippedVideosCallback()], **kw)
-    learn.cfg.update(dataset=dataset, checkpoint=str(checkpoint) if checkpoint else None, n_frames=n_frames, size=size, bs=bs)
+    learn.cfg.update(dataset=dataset, checkpoint=str(checkpoint) if checkpoint else None, n_frames=n_frames, size=size, bs=bs,
+                     frame_crop=common['frame_crop'])
     if resume is not None:
         if not Path(resume).is_file(): raise FileNotFoundError(f"checkpoint to resume not found: {resume}")
         load_checkpoint(learn, resume)

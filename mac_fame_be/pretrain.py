@@ -548,6 +548,7 @@ SYNTH_RECIPE = dict(flip_p=0.0, blur_p=0.0, scale=(0.5, 1.0), queue_size=256, ke
 def _short_side(ds):
     "The short side of the dataset's frames (decoding the first video if needed)."
     size = getattr(ds, 'size', None)
+    if getattr(ds, 'frame_crop', None): return ds.frame_crop
     if isinstance(size, int): return size
     if size is not None: return min(size)
     x = ds[0][0]
@@ -567,12 +568,12 @@ def _recipe(dataset, train_ds, cfg_overrides):
     return {**rec, **cfg_overrides}
 
 def _setup(dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out=None,
-           synth_preset='default', progress=True):
+           synth_preset='default', progress=True, frame_crop=None):
     methods = parse_method(method)
     device = _pick_device(device)
     mode = 'two_clips' if 'fame' in methods else 'clip'
     ds = dataset_from_name(dataset, root, subset='train', mode=mode, n_frames=n_frames, stride=stride, size=size, seed=seed,
-                          synth_preset=synth_preset, progress=progress)
+                          synth_preset=synth_preset, progress=progress, frame_crop=frame_crop)
     ov = dict(overrides)
     if lr is not None: ov['lr'] = lr
     if epochs is not None: ov['epochs'] = epochs
@@ -586,12 +587,13 @@ def _setup(dataset, root, arch, method, bs, lr, device, n_frames, size, num_work
 
 def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco', epochs=None, bs=32, lr=None, device=None,
                  out='runs/pretrain', resume=None, n_frames=16, size=None, num_workers=0, stride=1, seed=0,
-                 save_every=0, progress=True, synth_preset='default', cbs=None, **overrides) -> Path:
+                 save_every=0, progress=True, synth_preset='default', cbs=None, frame_crop=None, **overrides) -> Path:
     """Pretrain `arch` with `method` on `dataset` (see `dataset_from_name`); write `config.json`, `log.csv` and
-    `checkpoint.pth` (every epoch) into `out`; `resume` a checkpoint to continue it. Returns the checkpoint path."""
+    `checkpoint.pth` (every epoch) into `out`; `resume` a checkpoint to continue it; `frame_crop`: centre square the
+    frames are cropped to (videos of mixed aspect ratios, see `VideoClipDataset`). Returns the checkpoint path."""
     out = Path(out)
     learn = _setup(dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out,
-                   synth_preset, progress)
+                   synth_preset, progress, frame_crop)
     cfg, ckpt = learn.cfg, out / 'checkpoint.pth'
     if resume is not None:
         resume = Path(resume)
@@ -606,7 +608,7 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
         out.mkdir(parents=True, exist_ok=True)
         print(cfg)
         (out / 'config.json').write_text(json.dumps(dict(cfg.to_dict(), dataset=dataset, arch=arch, n_frames=n_frames, size=size,
-                                                         bs=bs, device=str(learn.dls.device)), indent=1, default=list))
+                                                         frame_crop=frame_crop, bs=bs, device=str(learn.dls.device)), indent=1, default=list))
     extra = dict(arch=arch, dataset=dataset, n_frames=n_frames, size=size, method=cfg.method)
     cb = ([ResumableCSVLogger('log.csv', append=resume is not None), CheckpointCallback(ckpt, every=save_every, **extra)]
           if rank0 else []) + list(cbs or [])
@@ -619,10 +621,11 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
     return ckpt
 
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
-           size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', **overrides):
+           size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, **overrides):
     "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table."
     learn = _setup(dataset, root, arch, method, bs, None, device, n_frames, size, num_workers, stride, seed, None, overrides,
-                   out=Path(tempfile.mkdtemp(prefix='mfb-doctor-')), synth_preset=synth_preset, progress=False)
+                   out=Path(tempfile.mkdtemp(prefix='mfb-doctor-')), synth_preset=synth_preset, progress=False,
+                   frame_crop=frame_crop)
     tp = ThroughputCallback()
     n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
     with learn.no_bar(), learn.no_logging(): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])

@@ -65,3 +65,28 @@ def test_damaged_root_given_directly_is_reported(tiny_root, tmp_path):
     assert len(dataset_from_name('synthmotion', root, in_memory=False)) == 16
     (root / read_synth_meta(root).path[0]).unlink()
     with pytest.raises(ValueError, match='damaged SynthMotion folder.*n_files'): dataset_from_name('synthmotion', root)
+
+MFB = Path(sys.executable).parent / 'mfb'
+def mfb(*args): return subprocess.run([str(MFB), *map(str, args)], capture_output=True, text=True, timeout=600)
+
+def ucf_layout(root, odd=None):
+    "A tiny UCF101 layout: 2 classes, 6 train and 2 test videos of 32×32; `odd`: (h, w) of one more train video."
+    root.mkdir(parents=True, exist_ok=True); (root / 'classInd.txt').write_text('1 Jump\n2 Run\n')
+    vids = [f'{c}/v_{c}_g{g:02d}_c01.avi' for c in ('Jump', 'Run') for g in range(1, 5)]
+    for k, v in enumerate(vids): write_test_video(root / v, T=8, codec='mpeg4', seed=k)
+    train, test = vids[:3] + vids[4:7], [vids[3], vids[7]]
+    if odd is not None:
+        write_test_video(root / 'Run/v_Run_g09_c01.avi', T=8, h=odd[0], w=odd[1], codec='mpeg4'); train.append('Run/v_Run_g09_c01.avi')
+    (root / 'trainlist01.txt').write_text(''.join(f"{v} {1 + v.startswith('Run')}\n" for v in train))
+    (root / 'testlist01.txt').write_text(''.join(f"{v}\n" for v in test))
+    return root
+
+def test_mixed_aspect_ratios_cli(tmp_path):
+    "One 18×14 video among 32×32 ones: a clear one-line error without --frame-crop, training with it."
+    root = ucf_layout(tmp_path / 'ucf', odd=(18, 14))
+    args = ['linear', '--dataset', 'ucf101', '--root', root, '--epochs', '1', '--bs', '7', '--frames', '4', '--device', 'cpu']
+    r = mfb(*args, '--out', tmp_path / 'a')
+    assert r.returncode == 2 and 'clips of different sizes in one batch' in r.stderr and '--frame-crop' in r.stderr, r.stderr[-2000:]
+    r = mfb(*args, '--frame-crop', '16', '--out', tmp_path / 'b')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / 'b' / 'config.json').read_text())['frame_crop'] == 16
