@@ -7,7 +7,7 @@ __all__ = ['random_clip_indices', 'two_clip_indices', 'uniform_clip_indices', 'V
            'Kinetics400', 'InMemoryClips', 'ClipToFloat', 'ClipDL', 'video_dls', 'SkippedVideosCallback']
 
 # %% ../nbs/01_data.ipynb #ff32b499
-import csv, json, multiprocessing, warnings, torch
+import csv, json, multiprocessing, re, warnings, torch
 from pathlib import Path
 import warnings
 # fastai's layers use torch.jit.script, deprecated in recent torch: keep that warning out of every import
@@ -148,27 +148,58 @@ def _need(path, what):
     if not path.is_file(): raise FileNotFoundError(f"{path}: missing {what}")
     return path
 
-def _label_of(classes, name, file):
+def _label_of(classes, name, file, n=None):
     try: return classes.index(name)
-    except ValueError: raise ValueError(f"{file}: unknown class {name!r} (not among the {len(classes)} classes)") from None
+    except ValueError:
+        raise ValueError(f"{file}{f', line {n}' if n else ''}: unknown class {name!r} (not among the {len(classes)} classes)") from None
+
+def _lines(file):
+    "`(line number, text)` of the non-blank lines of a list file; an empty file is an error naming it."
+    lines = [(n, l.strip()) for n, l in enumerate(Path(file).read_text().splitlines(), 1) if l.strip()]
+    if not lines: raise ValueError(f"{file}: the file is empty (expected one entry a line)")
+    return lines
+
+def _int(tok, file, n, what):
+    try: return int(tok)
+    except ValueError: raise ValueError(f"{file}, line {n}: {what} must be an integer, got {tok!r}") from None
+
+def _path_label(line):
+    "`path [label]` → `(path, label word or None)`; a path may hold spaces when it ends with its file extension."
+    m = re.fullmatch(r'(.+?)\s+(\S+)', line)
+    if m is None or re.search(r'\.[A-Za-z]\w*$', m[2]): return line, None
+    return m[1], m[2]
+
+def _class_index(file):
+    "Class names of a UCF101 `classInd.txt` (`index Name` lines): indices exactly 1..K, each index and name once."
+    by_index, by_name = {}, {}
+    for n, line in _lines(file):
+        if len(parts := line.split(maxsplit=1)) != 2: raise ValueError(f"{file}, line {n}: expected 'index ClassName', got {line!r}")
+        i, name = _int(parts[0], file, n, 'the class index'), parts[1]
+        if i in by_index: raise ValueError(f"{file}, line {n}: index {i} is already used on line {by_index[i][0]} ({by_index[i][1]!r})")
+        if name in by_name: raise ValueError(f"{file}, line {n}: class {name!r} is already listed on line {by_name[name]}")
+        by_index[i], by_name[name] = (n, name), n
+    for i, (n, name) in by_index.items():
+        if not 1 <= i <= len(by_index):
+            raise ValueError(f"{file}, line {n}: index {i} out of range 1..{len(by_index)} (indices must be 1..K without gaps)")
+    return [by_index[i][1] for i in range(1, len(by_index) + 1)]
 
 class UCF101(VideoClipDataset):
     "UCF101 layout: `classInd.txt` (1-based `index Class`), `{subset}list0{split}.txt` with lines `Class/video.avi [label]`."
     def __init__(self, root, split=1, subset='train', list_dir=None, **kw):
         root = Path(root)
         list_dir = Path(list_dir) if list_dir else (root if (root/'classInd.txt').exists() else root/'ucfTrainTestlist')
-        ci = _need(list_dir/'classInd.txt', 'class index (lines "1 ClassName")')
-        rows = [l.split() for l in ci.read_text().splitlines() if l.strip()]
-        classes = [r[1] for r in sorted(rows, key=lambda r: int(r[0]))]
+        classes = _class_index(_need(list_dir/'classInd.txt', 'class index (lines "1 ClassName")'))
         lst = _need(list_dir/f'{subset}list0{split}.txt', f'{subset} list for split {split}')
-        items = []
-        for line in lst.read_text().splitlines():
-            if not line.strip(): continue
-            rel, *lab = line.split()
-            if lab:
-                l = int(lab[0]) - 1
-                if not 0 <= l < len(classes): raise ValueError(f"{lst}: label {lab[0]} out of range 1..{len(classes)} for {rel}")
-            else: l = _label_of(classes, Path(rel).parent.name, lst)
+        folders, items = {c.lower(): k for k, c in enumerate(classes)}, []
+        for n, line in _lines(lst):
+            rel, lab = _path_label(line)
+            folder = Path(rel).parent.name
+            if lab is None: l = _label_of(classes, folder, lst, n)
+            else:
+                l = _int(lab, lst, n, 'the label') - 1
+                if not 0 <= l < len(classes): raise ValueError(f"{lst}, line {n}: label {lab} out of range 1..{len(classes)} for {rel}")
+                if folders.get(folder.lower(), l) != l:   # a label that disagrees with the class folder: shifted labels
+                    raise ValueError(f"{lst}, line {n}: label {lab} is class {classes[l]!r}, but the video is in folder {folder!r}")
             items.append((root/rel, l))
         super().__init__(items, classes=classes, **kw)
 
@@ -183,11 +214,11 @@ class HMDB51(VideoClipDataset):
         classes = [f.name[:-len(f'_test_split{split}.txt')] for f in files]
         want, items = '1' if subset == 'train' else '2', []
         for l, f in enumerate(files):
-            for line in f.read_text().splitlines():
-                if not line.strip(): continue
-                name, tag = line.split()[:2]
-                if tag not in '012': raise ValueError(f"{f}: expected 0, 1 or 2 after {name}, got {tag!r}")
+            for n, line in _lines(f):
+                name, tag = _path_label(line)
+                if tag not in ('0', '1', '2'): raise ValueError(f"{f}, line {n}: expected 'video.avi 0|1|2', got {line!r}")
                 if tag == want: items.append((root/classes[l]/name, l))
+        if not items: raise ValueError(f"{split_dir}: no video tagged {want} ({subset}) in the *_test_split{split}.txt files")
         super().__init__(items, classes=classes, **kw)
 
 class Diving48(VideoClipDataset):
@@ -198,8 +229,9 @@ class Diving48(VideoClipDataset):
         classes = ['_'.join(v) if isinstance(v, list) else str(v) for v in vocab]
         lst = _need(root/f'Diving48_V2_{subset}.json', f'{subset} list')
         items = []
-        for r in json.loads(lst.read_text()):
-            if not 0 <= int(r['label']) < len(classes): raise ValueError(f"{lst}: label {r['label']} out of range 0..{len(classes)-1} for {r['vid_name']}")
+        for n, r in enumerate(json.loads(lst.read_text())):
+            if not isinstance(r['label'], int): raise ValueError(f"{lst}, entry {n}: label must be an integer, got {r['label']!r}")
+            if not 0 <= r['label'] < len(classes): raise ValueError(f"{lst}: label {r['label']} out of range 0..{len(classes)-1} for {r['vid_name']}")
             items.append((root/video_dir/f"{r['vid_name']}.mp4", int(r['label'])))
         super().__init__(items, classes=classes, **kw)
 
@@ -209,13 +241,15 @@ class Kinetics400(VideoClipDataset):
         root = Path(root)
         csv_file = Path(csv_file) if csv_file else next((p for p in [root/'annotations'/f'{subset}.csv', root/f'{subset}.csv'] if p.exists()), root/f'{subset}.csv')
         rows = list(csv.DictReader(_need(csv_file, f'{subset} annotation CSV').open()))
+        if not rows: raise ValueError(f"{csv_file}: no videos listed (an empty CSV)")
         if rows and not {'label', 'youtube_id', 'time_start', 'time_end'} <= set(rows[0]):
             raise ValueError(f"{csv_file}: expected columns label,youtube_id,time_start,time_end,split, got {list(rows[0])}")
         train_csv = next((p for p in [root/'annotations'/'train.csv', root/'train.csv'] if p.exists()), csv_file)
         classes = list(classes) if classes is not None else sorted({r['label'] for r in csv.DictReader(train_csv.open())})
         vdir = root/(video_dir or subset)
         items = [(vdir/r['label']/f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}.mp4",
-                  _label_of(classes, r['label'], csv_file)) for r in rows]
+                  _label_of(classes, r['label'], csv_file, n + 2)) for n, r in enumerate(rows)]
+        kw.setdefault('on_missing', 'skip')   # Kinetics downloads are never complete: missing videos are left out, with a warning
         super().__init__(items, classes=classes, **kw)
 
 # %% ../nbs/01_data.ipynb #d6ff89e0

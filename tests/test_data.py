@@ -41,7 +41,7 @@ def test_bad_layouts(tmp_path):
     root = ucf(tmp_path)
     with pytest.raises(FileNotFoundError, match='trainlist02.txt'): UCF101(root, split=2)
     (root/'badlist01.txt').write_text('Swim/v_Swim_g01_c01.avi\n')
-    with pytest.raises(ValueError, match="badlist01.txt: unknown class 'Swim'"): UCF101(root, subset='bad')
+    with pytest.raises(ValueError, match="badlist01.txt, line 1: unknown class 'Swim'"): UCF101(root, subset='bad')
     with pytest.raises(FileNotFoundError, match='no split files'): HMDB51(tmp_path/'nothing')
 
 def test_hmdb51(tmp_path):

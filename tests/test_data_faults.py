@@ -90,3 +90,24 @@ def test_mixed_aspect_ratios_cli(tmp_path):
     r = mfb(*args, '--frame-crop', '16', '--out', tmp_path / 'b')
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / 'b' / 'config.json').read_text())['frame_crop'] == 16
+
+def test_duplicate_class_index_cli(tmp_path):
+    "The reported case: `1 Extra` added to classInd.txt used to shift the labels silently; now one line naming file and line."
+    root = ucf_layout(tmp_path / 'ucf')
+    (root / 'classInd.txt').write_text('1 Jump\n2 Run\n1 Extra\n')
+    r = mfb('linear', '--dataset', 'ucf101', '--root', root, '--epochs', '1', '--bs', '2', '--frames', '4', '--device', 'cpu',
+            '--out', tmp_path / 'o')
+    lines = [l for l in r.stderr.splitlines() if l.strip() and 'Warning' not in l]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr[-2000:]
+    assert "classInd.txt, line 3: index 1 is already used on line 1 ('Jump')" in lines[0]
+
+def test_hmdb51_split_file_mistakes(tmp_path):
+    from mac_fame_be.data import HMDB51
+    for c in ['brush_hair', 'cartwheel']:
+        for k in range(2): write_test_video(tmp_path / c / f'{c} {k}.avi', codec='mpeg4', seed=k)   # names with a space
+        (tmp_path / f'{c}_test_split1.txt').write_text(f'{c} 0.avi 1 \n{c} 1.avi 2 \n')
+    assert [p.name for p, _ in HMDB51(tmp_path, subset='test').items] == ['brush_hair 1.avi', 'cartwheel 1.avi']
+    (tmp_path / 'cartwheel_test_split1.txt').write_text('cartwheel 0.avi 1\ncartwheel 1.avi 12\n')
+    with pytest.raises(ValueError, match=r"cartwheel_test_split1.txt, line 2: expected 'video.avi 0\|1\|2'"): HMDB51(tmp_path)
+    (tmp_path / 'cartwheel_test_split1.txt').write_text('\n')
+    with pytest.raises(ValueError, match='cartwheel_test_split1.txt: the file is empty'): HMDB51(tmp_path)
