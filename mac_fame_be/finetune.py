@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['FINETUNE_SYNTH_RECIPE', 'backbone_from_checkpoint', 'get_backbone', 'VideoClassifier', 'LinearProbe', 'ClipViews',
-           'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'predict_clips', 'clip_accuracy', 'run_finetune',
-           'run_linear']
+           'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'LeaveOutFailed', 'predict_clips',
+           'clip_accuracy', 'run_finetune', 'run_linear']
 
 # %% ../nbs/08_finetune.ipynb #6cc42555
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
 from pathlib import Path
-import contextlib, json, random
+import contextlib, json, random, warnings
 from functools import partial
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import rank_distrib, num_distrib
 
+from .video import VideoError
 from .data import video_dls, SkippedVideosCallback
 from .augment import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
@@ -145,20 +146,41 @@ def linear_probe_learner(dls, backbone_or_checkpoint=None, n_classes=None, arch=
     return learn
 
 # %% ../nbs/08_finetune.ipynb #6a9f152c
+class LeaveOutFailed(torch.utils.data.Dataset):
+    "Evaluation view of a clip dataset: `(clips, label, index)`, or None for a video that fails to decode (counted in `skipped`)."
+    def __init__(self, ds): self.ds = ds
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        try: return (*(self.ds.get(i) if hasattr(self.ds, 'get') else self.ds[i])[:2], i)
+        except VideoError as e:
+            if hasattr(self.ds, 'skipped'):
+                with self.ds.skipped.get_lock(): self.ds.skipped.value += 1
+            warnings.warn(f"left out of the evaluation: {e}")
+
+def _collate_kept(b):
+    b = [x for x in b if x is not None]
+    return torch.utils.data.default_collate(b) if b else None
+
 @torch.no_grad()
-def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0):
-    "Logits `V×N×K` of the `N` uniform clips of each video of `ds` (`mode='uniform'`), centre-cropped, and labels `V`."
+def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0, return_index=False):
+    """Logits `V×N×K` of the `N` uniform clips of each video of `ds` (`mode='uniform'`), centre-cropped, and labels `V`
+    (and the indices of the `V` videos evaluated): a video that fails to decode is left out and counted, not replaced."""
     if getattr(ds, 'mode', 'uniform') != 'uniform': raise ValueError(f"predict_clips needs a dataset in mode='uniform', got mode={ds.mode!r}")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval().to(device)
-    dl = video_dls(ds, bs=bs, num_workers=num_workers, device=device, shuffle=False, drop_last=False).train
-    logits, labels = [], []
-    for x, y, *_ in dl:
+    dl = torch.utils.data.DataLoader(LeaveOutFailed(ds), batch_size=bs, num_workers=num_workers, collate_fn=_collate_kept)
+    logits, labels, index = [], [], []
+    for b in dl:
+        if b is None: continue   # every video of the batch failed
+        x, y, i = b
+        x = x.to(device); x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
         B, N = x.shape[:2]
-        logits.append(model(center_crop(x.flatten(0, 1), crop)).float().view(B, N, -1).cpu()); labels.append(y.cpu())
+        logits.append(model(center_crop(x.flatten(0, 1), crop)).float().view(B, N, -1).cpu()); labels.append(y.cpu()); index.append(i)
     model.train(was_training)
-    return torch.cat(logits), torch.cat(labels)
+    if not logits: raise VideoError(f"none of the {len(ds)} videos could be decoded: nothing to evaluate")
+    res = torch.cat(logits), torch.cat(labels)
+    return (*res, torch.cat(index)) if return_index else res
 
 def clip_accuracy(clip_logits, labels):
     "Clip-level top-1: share of the `V×N` clips whose arg-max is the video's label."
@@ -213,10 +235,15 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
     res = dict(checkpoint=ckpt)
     if rank0:
         uni = dataset_from_name(dataset, root, subset=test_subset, mode='uniform', n_clips=n_clips, **common)
-        logits, labels = predict_clips(unwrap(learn.model), uni, bs=bs, crop=learn.cfg['crop'], device=device, num_workers=num_workers)
-        torch.save(dict(logits=logits, labels=labels, classes=list(uni.classes)), out / 'test_logits.pt')
-        res.update(clip_top1=clip_accuracy(logits, labels), logits=out / 'test_logits.pt', n_videos=len(uni), n_clips=n_clips)
-        print(f"{kind} {dataset}/{test_subset}: clip-level top-1 {res['clip_top1']:.4f} ({len(uni)} videos × {n_clips} clips)")
+        logits, labels, kept = predict_clips(unwrap(learn.model), uni, bs=bs, crop=learn.cfg['crop'], device=device,
+                                             num_workers=num_workers, return_index=True)
+        torch.save(dict(logits=logits, labels=labels, classes=list(uni.classes), videos=[str(uni.items[k][0]) for k in kept]),
+                   out / 'test_logits.pt')
+        n_out = len(uni) + len(getattr(uni, 'missing', [])) - len(kept)   # failed to decode, or missing files left out
+        res.update(clip_top1=clip_accuracy(logits, labels), logits=out / 'test_logits.pt', n_videos=len(kept), n_skipped=n_out,
+                   n_clips=n_clips)
+        print(f"{kind} {dataset}/{test_subset}: clip-level top-1 {res['clip_top1']:.4f} ({len(kept)} videos × {n_clips} clips"
+              f" evaluated, {n_out} videos skipped)")
     return res
 
 def run_finetune(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=32, lr=None, device=None,

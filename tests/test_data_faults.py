@@ -111,3 +111,14 @@ def test_hmdb51_split_file_mistakes(tmp_path):
     with pytest.raises(ValueError, match=r"cartwheel_test_split1.txt, line 2: expected 'video.avi 0\|1\|2'"): HMDB51(tmp_path)
     (tmp_path / 'cartwheel_test_split1.txt').write_text('\n')
     with pytest.raises(ValueError, match='cartwheel_test_split1.txt: the file is empty'): HMDB51(tmp_path)
+
+def test_failed_test_video_is_left_out_cli(tmp_path):
+    "A 0-byte test video used to be replaced by its neighbour and counted as evaluated; now it is left out and reported."
+    root = ucf_layout(tmp_path / 'ucf')
+    (root / 'Run/v_Run_g04_c01.avi').write_bytes(b'')
+    r = mfb('linear', '--dataset', 'ucf101', '--root', root, '--epochs', '1', '--bs', '2', '--frames', '4', '--device', 'cpu',
+            '--out', tmp_path / 'o')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '(1 videos × 10 clips evaluated, 1 videos skipped)' in r.stdout, r.stdout[-2000:]
+    saved = torch.load(tmp_path / 'o' / 'test_logits.pt')
+    assert saved['logits'].shape[0] == 1 and saved['videos'] == [str(root / 'Jump/v_Jump_g04_c01.avi')]
