@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['random_clip_indices', 'two_clip_indices', 'uniform_clip_indices', 'VideoClipDataset', 'UCF101', 'HMDB51', 'Diving48',
-           'Kinetics400', 'InMemoryClips', 'ClipToFloat', 'ClipDL', 'video_dls', 'SkippedVideosCallback']
+           'Kinetics400', 'InMemoryClips', 'ClipToFloat', 'ClipDL', 'video_dls', 'SkippedVideosCallback',
+           'LeaveOutFailed', 'collate_kept']
 
 # %% ../nbs/01_data.ipynb #ff32b499
 import csv, json, multiprocessing, re, warnings, torch
@@ -334,3 +335,20 @@ class SkippedVideosCallback(Callback):
     def after_epoch(self):
         self.history.append(self.counts)
         if any(self.counts.values()): print(f"epoch {self.epoch}: videos that failed to decode and were replaced: {self.counts}")
+
+# %% ../nbs/01_data.ipynb #7b2d4e05
+class LeaveOutFailed(torch.utils.data.Dataset):
+    "Evaluation view of a clip dataset: `(clips, label, index)`, or None for a video that fails to decode (counted in `skipped`)."
+    def __init__(self, ds): self.ds = ds
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        try: return (*(self.ds.get(i) if hasattr(self.ds, 'get') else self.ds[i])[:2], i)
+        except VideoError as e:
+            if hasattr(self.ds, 'skipped'):
+                with self.ds.skipped.get_lock(): self.ds.skipped.value += 1
+            warnings.warn(f"left out of the evaluation: {e}")
+
+def collate_kept(b):
+    "Collate the items that are not None (a batch of `LeaveOutFailed` items); None when none is left."
+    b = [x for x in b if x is not None]
+    return torch.utils.data.default_collate(b) if b else None

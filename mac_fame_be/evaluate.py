@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 import numpy as np
 from torch import nn
+import warnings
+from .data import LeaveOutFailed, collate_kept
 
 # %% ../nbs/09_evaluate.ipynb #52fe6717
 def _model_device(model: nn.Module) -> torch.device:
@@ -20,15 +22,18 @@ def _model_device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device('cpu')
 
 def _batches(data, bs, num_workers):
-    "Yield `(clips, labels)` batches from a dataset (indexable) or an iterable of batches (a `DataLoader`)."
+    "Yield `(clips, labels, video indices)` from a dataset (failed videos left out, `LeaveOutFailed`) or an iterable of batches."
     if hasattr(data, '__getitem__') and hasattr(data, '__len__') and not isinstance(data, torch.utils.data.DataLoader):
         if getattr(data, 'mode', 'uniform') != 'uniform':
             raise ValueError(f"dataset mode must be 'uniform' (items: clips N×C×T×H×W, label), got {data.mode!r}")
-        data = torch.utils.data.DataLoader(data, batch_size=bs, shuffle=False, num_workers=num_workers)
+        for b in torch.utils.data.DataLoader(LeaveOutFailed(data), batch_size=bs, num_workers=num_workers, collate_fn=collate_kept):
+            if b is not None: yield b   # None: every video of the batch failed to decode
+        return
+    n = 0
     for b in data:
         if not isinstance(b, (tuple, list)) or len(b) < 2:
             raise ValueError(f"expected batches (clips, labels, ...), got {type(b).__name__}")
-        yield b[0], b[1]
+        yield b[0], b[1], torch.arange(n, n + len(b[0])); n += len(b[0])
 
 # %% ../nbs/09_evaluate.ipynb #c9378ccb
 @torch.no_grad()
@@ -38,14 +43,15 @@ def extract_features(model: nn.Module, # maps a float batch `B×C×T×H×W` in [
                      bs: int = 4, # videos per batch when `data` is a dataset
                      transform=None, # optional callable on the float clip batch (e.g. a centre crop)
                      return_clips: bool = False, # also return the per-clip outputs `V×N×D`
-                     num_workers: int = 0):
-    "Per-video features (mean over the video's `n_clips` clips) and labels: `(feats V×D, labels V[, clip_feats V×N×D])`."
+                     num_workers: int = 0,
+                     return_index: bool = False): # also return the indices `V` of the videos (those that failed to decode are left out)
+    "Per-video features (mean over the video's `n_clips` clips) and labels: `(feats V×D, labels V[, clip_feats V×N×D][, index V])`."
     was_training = model.training
     model.eval()
     dev = _model_device(model)
-    out, labels = [], []
+    out, labels, index = [], [], []
     try:
-        for clips, y in _batches(data, bs, num_workers):
+        for clips, y, i in _batches(data, bs, num_workers):
             if clips.ndim == 5: clips = clips[:, None]  # one clip per video
             if clips.ndim != 6:
                 raise ValueError(f"clips must be B×N×C×T×H×W (or B×C×T×H×W), got shape {tuple(clips.shape)}")
@@ -58,13 +64,15 @@ def extract_features(model: nn.Module, # maps a float batch `B×C×T×H×W` in [
             f = model(x)
             if f.ndim != 2: raise ValueError(f"model output must be B×D, got shape {tuple(f.shape)}")
             out.append(f.float().unflatten(0, (b, n)))
-            labels.append(torch.as_tensor(y).to(dev))
+            labels.append(torch.as_tensor(y).to(dev)); index.append(torch.as_tensor(i))
     finally:
         model.train(was_training)
     if not out: raise ValueError("data is empty: no videos to extract features from")
-    clip_feats, labels = torch.cat(out), torch.cat(labels)
-    feats = clip_feats.mean(1)
-    return (feats, labels, clip_feats) if return_clips else (feats, labels)
+    clip_feats, labels, index = torch.cat(out), torch.cat(labels), torch.cat(index)
+    if hasattr(data, '__len__') and len(index) < len(data) and not return_index:
+        warnings.warn(f"{len(data) - len(index)} of {len(data)} videos failed to decode and were left out: "
+                      "pass return_index=True to know which videos the features belong to")
+    return (clip_feats.mean(1), labels) + ((clip_feats,) if return_clips else ()) + ((index,) if return_index else ())
 
 # %% ../nbs/09_evaluate.ipynb #a117c937
 def center_crop(clips: torch.Tensor, # ...×H×W (e.g. B×C×T×H×W)

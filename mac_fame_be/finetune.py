@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FINETUNE_SYNTH_RECIPE', 'backbone_from_checkpoint', 'get_backbone', 'VideoClassifier', 'LinearProbe', 'ClipViews',
-           'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'LeaveOutFailed', 'predict_clips',
-           'clip_accuracy', 'run_finetune', 'run_linear']
+           'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'predict_clips', 'clip_accuracy', 'run_finetune',
+           'run_linear']
 
 # %% ../nbs/08_finetune.ipynb #6cc42555
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
@@ -23,7 +23,7 @@ from fastai.metrics import accuracy
 from fastai.torch_core import rank_distrib, num_distrib
 
 from .video import VideoError
-from .data import video_dls, SkippedVideosCallback
+from .data import video_dls, SkippedVideosCallback, LeaveOutFailed, collate_kept
 from .augment import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
 from .pretrain import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,
@@ -146,21 +146,6 @@ def linear_probe_learner(dls, backbone_or_checkpoint=None, n_classes=None, arch=
     return learn
 
 # %% ../nbs/08_finetune.ipynb #6a9f152c
-class LeaveOutFailed(torch.utils.data.Dataset):
-    "Evaluation view of a clip dataset: `(clips, label, index)`, or None for a video that fails to decode (counted in `skipped`)."
-    def __init__(self, ds): self.ds = ds
-    def __len__(self): return len(self.ds)
-    def __getitem__(self, i):
-        try: return (*(self.ds.get(i) if hasattr(self.ds, 'get') else self.ds[i])[:2], i)
-        except VideoError as e:
-            if hasattr(self.ds, 'skipped'):
-                with self.ds.skipped.get_lock(): self.ds.skipped.value += 1
-            warnings.warn(f"left out of the evaluation: {e}")
-
-def _collate_kept(b):
-    b = [x for x in b if x is not None]
-    return torch.utils.data.default_collate(b) if b else None
-
 @torch.no_grad()
 def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0, return_index=False):
     """Logits `V×N×K` of the `N` uniform clips of each video of `ds` (`mode='uniform'`), centre-cropped, and labels `V`
@@ -169,7 +154,7 @@ def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0, return_
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval().to(device)
-    dl = torch.utils.data.DataLoader(LeaveOutFailed(ds), batch_size=bs, num_workers=num_workers, collate_fn=_collate_kept)
+    dl = torch.utils.data.DataLoader(LeaveOutFailed(ds), batch_size=bs, num_workers=num_workers, collate_fn=collate_kept)
     logits, labels, index = [], [], []
     for b in dl:
         if b is None: continue   # every video of the batch failed
