@@ -226,8 +226,8 @@ def mac_blend(clip, masks, alpha, reverse=False, blend_space='pixels', mean=KINE
         a = torch.tensor(float(alpha), device=clip.device, dtype=clip.dtype)
     else:
         if alpha.shape not in ((B,), (B, T)): raise ValueError(f"alpha must be a number or have shape {(B,)} or {(B, T)}, got {tuple(alpha.shape)}")
-        if ((alpha < 0) | (alpha > 1)).any(): raise ValueError(f"alpha must be in [0, 1], got values in [{alpha.min():.3g}, {alpha.max():.3g}]")
-        a = alpha.to(clip.dtype).view(B, 1, -1, 1, 1)
+        if not ((alpha >= 0) & (alpha <= 1)).all(): raise ValueError(f"alpha must be in [0, 1], got values in [{alpha.min():.3g}, {alpha.max():.3g}]")
+        a = alpha.to(clip.dtype).view(B, 1, alpha.shape[1] if alpha.ndim == 2 else 1, 1, 1)   # explicit: B = 0 reshapes too
     w = a + (1 - a) * m if reverse else 1 - (1 - a) * m
     if blend_space == 'pixels': return clip * w
     mu = torch.as_tensor(mean, device=clip.device, dtype=clip.dtype).view(1, -1, 1, 1, 1)
@@ -354,7 +354,7 @@ def be_distract(clip, gamma=0.3, be_lam=None, frame_idx=None, variant='intra', g
     if be_lam is None: be_lam = gamma * _rand(B, dev, generator)
     elif isinstance(be_lam, (int, float)):
         _check_unit('be_lam', be_lam); be_lam = torch.full((B,), float(be_lam), device=dev)
-    elif be_lam.shape != (B,) or ((be_lam < 0) | (be_lam > 1)).any():
+    elif be_lam.shape != (B,) or not ((be_lam >= 0) & (be_lam <= 1)).all():   # NaN fails both comparisons
         raise ValueError(f"be_lam must be a number in [0, 1] or a tensor of shape {(B,)} in [0, 1], got shape {tuple(be_lam.shape)}")
     lam = be_lam.to(clip.dtype).view(B, 1, 1, 1, 1)
     if variant != 'intra' and variant != 'noise' and perm is None: perm = derangement(B, generator, dev)

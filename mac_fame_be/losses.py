@@ -23,6 +23,7 @@ def info_nce(q, k, queue, tau=0.2):
     if queue.ndim != 2 or queue.shape[1] != q.shape[1]:
         raise ValueError(f"queue must be K×{q.shape[1]}, got {tuple(queue.shape)}")
     if tau <= 0: raise ValueError(f"tau must be > 0, got {tau}")
+    if q.shape[0] == 0: raise ValueError("q and k are an empty batch (B = 0): a loss needs at least one sample")
     l_pos = (q * k).sum(1, keepdim=True)
     l_neg = q @ queue.t()
     logits = torch.cat([l_pos, l_neg], 1) / tau
@@ -62,6 +63,8 @@ class MoCo(nn.Module):
     def __init__(self, backbone, dim=128, queue_size=65536, key_momentum=0.999, tau=0.2, symmetric=False,
                  mlp=True, hidden=512):
         super().__init__()
+        if not (isinstance(dim, int) and dim >= 1): raise ValueError(f"dim must be an int >= 1, got {dim!r}")
+        if not (isinstance(hidden, int) and hidden >= 1): raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
         if queue_size < 1: raise ValueError(f"queue_size must be >= 1, got {queue_size}")
         if not 0 <= key_momentum <= 1: raise ValueError(f"key_momentum must be in [0, 1], got {key_momentum}")
         if tau <= 0: raise ValueError(f"tau must be > 0, got {tau}")
@@ -147,6 +150,7 @@ def _field(targets, name):
 
 def _alpha_pairs(logits, targets, joint):
     t = _field(targets, 'joint' if joint else 'per_sub')
+    if len(logits) == 0: raise ValueError("logits are an empty batch (B = 0): a loss needs at least one sample")
     if joint:
         if logits.ndim != 2 or t.shape != logits.shape[:1]:
             raise ValueError(f"joint: expected logits B×k^S and targets (B,), got {tuple(logits.shape)} and {tuple(t.shape)}")
@@ -168,6 +172,7 @@ def alpha_accuracy(logits, targets, joint=True):
 def alpha_mse_loss(pred, targets):
     "Regression ablation: MSE between predicted α values `pred` (B×S) and the true ones (`targets.alpha` or a tensor)."
     t = _field(targets, 'alpha').to(pred.dtype)
+    if len(pred) == 0: raise ValueError("pred is an empty batch (B = 0): a loss needs at least one sample")
     if pred.shape != t.shape: raise ValueError(f"pred and alpha targets must have the same shape, got {tuple(pred.shape)} and {tuple(t.shape)}")
     return F.mse_loss(pred, t)
 
@@ -176,6 +181,7 @@ def consistency_loss(f_orig, f_distracted, psi=None):
     "BE consistency `‖ψ(f_orig) − ψ(f_distracted)‖²`, squared L2 per sample, mean over the batch (ψ = identity if None)."
     if f_orig.shape != f_distracted.shape:
         raise ValueError(f"f_orig and f_distracted must have the same shape, got {tuple(f_orig.shape)} and {tuple(f_distracted.shape)}")
+    if len(f_orig) == 0: raise ValueError("f_orig is an empty batch (B = 0): a loss needs at least one sample")
     if psi is not None: f_orig, f_distracted = psi(f_orig), psi(f_distracted)
     return (f_orig - f_distracted).pow(2).flatten(1).sum(1).mean()
 

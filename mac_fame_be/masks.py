@@ -26,7 +26,7 @@ def dilate_ellipse2(x):
 
 def _minmax_(x, eps=1e-8):
     "In place: min–max normalise each `H×W` frame of a contiguous `...×H×W` tensor."
-    flat = x.view(*x.shape[:-2], -1)
+    flat = x.view(*x.shape[:-2], x.shape[-2] * x.shape[-1])   # explicit size: an empty batch (B = 0) reshapes too
     lo, hi = flat.amin(-1, keepdim=True), flat.amax(-1, keepdim=True)
     flat.sub_(lo).div_((hi - lo).clamp_min_(eps))
     return x
@@ -58,7 +58,9 @@ def topk_mask(score, beta):
     "Binary `B×H×W` mask with exactly ⌊β·H·W⌋ ones per sample, at the largest values of `score` `B×H×W`."
     _check_range('beta', beta, 0, 1, lo_open=True)
     B, H, W = score.shape
-    idx = score.reshape(B, -1).topk(int(beta * H * W), dim=-1).indices
+    if (k := int(beta * H * W)) < 1:
+        raise ValueError(f"beta={beta} keeps no pixel of a {H}×{W} mask (⌊β·H·W⌋ = 0): beta must be at least 1/{H * W}")
+    idx = score.reshape(B, H * W).topk(k, dim=-1).indices
     return torch.zeros(B, H * W, device=score.device, dtype=score.dtype).scatter_(1, idx, 1.).view(B, H, W)
 
 def fame_seed(clip):

@@ -10,7 +10,7 @@ __all__ = ['KINETICS_MEAN', 'KINETICS_STD', 'ClipNormalize', 'VideoBackbone', 'r
            'ProjectionHead', 'PretextHead', 'ClassifierHead']
 
 # %% ../nbs/05_models.ipynb #a15645c7
-import math, time
+import math, numbers, time
 from copy import deepcopy
 import torch
 from torch import nn
@@ -241,10 +241,15 @@ def time_forward(model, input_shape, n=3):
     return min(ts)
 
 # %% ../nbs/05_models.ipynb #51883a50
+def _check_size(**sizes):
+    for name, v in sizes.items():
+        if not (isinstance(v, numbers.Integral) and v >= 1): raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+
 class ProjectionHead(nn.Module):
     "MoCo v2 MLP head `in_features → hidden → out` with an L2-normalised output."
     def __init__(self, in_features, hidden=512, out=128):
         super().__init__()
+        _check_size(in_features=in_features, hidden=hidden, out=out)
         self.mlp = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out))
     def forward(self, x): return F.normalize(self.mlp(x), dim=1)
 
@@ -265,5 +270,7 @@ class ClassifierHead(nn.Module):
     "Dropout → linear to `n_classes` logits (finetuning / linear probe)."
     def __init__(self, in_features, n_classes, dropout=0.5):
         super().__init__()
+        _check_size(in_features=in_features, n_classes=n_classes)
+        if not 0 <= dropout < 1: raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dropout, self.fc = nn.Dropout(dropout), nn.Linear(in_features, n_classes)
     def forward(self, x): return self.fc(self.dropout(x))
