@@ -108,13 +108,27 @@ def _check_indices(path, indices, n):
         raise VideoError(f"{path}: frame index out of range: indices {idx[0]}..{idx[-1]}, video has {n} frames")
     return idx
 
-def _first_pts(path, c, s):
-    "Timestamp of frame 0: the first packet's pts (AVI with B-frames starts at 1, not at `start_time`)."
-    try:
-        for p in c.demux(s):
-            if p.pts is not None: return p.pts
+def _frame_times(path, c, s, rate, tb):
+    """Timestamp of frame 0 (the first packet's pts: AVI with B-frames starts at 1, not at `start_time`), and the sorted
+    pts of every frame when they are not `t0 + k / rate` (a variable frame rate), else None. Demuxes only."""
+    try: pts = [p.pts for p in c.demux(s) if p.size > 0]
     except _AV_ERRORS as e: raise VideoError(f"{path}: demux failed ({e})") from e
-    raise VideoError(f"{path}: no video packets")
+    known = [p for p in pts if p is not None]
+    if not known: raise VideoError(f"{path}: no video packets")
+    if len(known) < len(pts): return known[0], None   # packets without timestamps: frames are counted at the rate
+    table = np.sort(np.asarray(known, dtype=np.int64))
+    k = np.rint((table - known[0]) * float(tb * rate))
+    return known[0], (None if np.array_equal(k, np.arange(len(table))) else table.tolist())
+
+_TIMES = {}   # (path, size, mtime) -> _frame_times: each process demuxes a file once, not at every clip
+
+def _cached_frame_times(path, c, s, rate, tb):
+    st = Path(path).stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _TIMES:
+        if len(_TIMES) >= 16384: _TIMES.pop(next(iter(_TIMES)))
+        _TIMES[key] = _frame_times(path, c, s, rate, tb)
+    return _TIMES[key]
 
 def read_clip(path, indices, size=None) -> torch.Tensor:
     "Frames `indices` (sorted, repeats allowed) of `path` as uint8 T×H×W×3 RGB, resized to `size` (short side or (h, w))."
@@ -123,8 +137,9 @@ def read_clip(path, indices, size=None) -> torch.Tensor:
         idx = _check_indices(path, indices, s.frames)
         rate, tb = _rate(path, s), s.time_base
         if tb is None: raise VideoError(f"{path}: the video stream has no time base")
-        t0 = _first_pts(path, c, s)
-        to_index = lambda pts: int(round(float((pts - t0) * tb * rate)))
+        t0, table = _cached_frame_times(path, c, s, rate, tb)
+        if table is None: to_index = lambda pts: int(round(float((pts - t0) * tb * rate)))   # constant frame rate
+        else: pos = {p: k for k, p in enumerate(table)}; to_index = lambda pts: pos.get(pts, -1)  # variable: by timestamp
         w, h = _out_size(size, s.codec_context.width, s.codec_context.height)
         wanted, out, fmt = sorted(set(idx)), {}, VideoReformatter()  # one reformatter: its scaler context is reused
         wanted_set = set(wanted)
@@ -140,7 +155,7 @@ def read_clip(path, indices, size=None) -> torch.Tensor:
             return True
         try:
             # seek to the keyframe at or before the first wanted frame (timestamp in stream time base)
-            ts = t0 + int(wanted[0] / (rate * tb))
+            ts = t0 + int(wanted[0] / (rate * tb)) if table is None else table[min(wanted[0], len(table) - 1)]
             if not decode_from(ts): out.clear(); decode_from(t0)  # rare: fall back to decoding from the start
         except _AV_ERRORS as e: raise VideoError(f"{path}: decoding failed ({e})") from e
         missing = [i for i in wanted if i not in out]
