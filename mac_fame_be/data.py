@@ -280,6 +280,15 @@ class ClipToFloat(Transform):
     def encodes(self, x: torch.Tensor): return x.float().div_(255) if x.dtype == torch.uint8 and x.ndim >= 4 else x
     def decodes(self, x: torch.Tensor): return (x * 255).round().clamp(0, 255).byte() if x.is_floating_point() and x.ndim >= 4 else x
 
+def _worker_error(e):
+    "An exception re-raised from a DataLoader worker with its own message first (torch's first line names no file), or None."
+    first, _, rest = str(e).partition('\n')
+    m = re.fullmatch(rf'Caught {type(e).__name__} (in DataLoader worker process \d+)\.', first)
+    last = re.fullmatch(rf'[\w.]*{type(e).__name__}: (.*)', rest.rstrip().rsplit('\n', 1)[-1]) if m else None
+    if last is None: return None
+    try: return type(e)(f"{last[1]} ({m[1]})")
+    except Exception: return None
+
 class ClipDL(TfmdDL):
     "A fastai `TfmdDL` for clip datasets: fixed `n_inp`, and `show_batch` that shows clips."
     def __init__(self, dataset, n_inp=1, **kw):
@@ -296,6 +305,11 @@ class ClipDL(TfmdDL):
             raise ValueError(f"clips of different sizes in one batch: {', '.join('×'.join(map(str, s)) for s in shapes[:4])} (videos of "
                              f"other sizes or aspect ratios): give the dataset frame_crop= (and size=), or --frame-crop on the command line")
         return super().create_batch(b)
+    def __iter__(self):
+        try: yield from super().__iter__()
+        except Exception as e:
+            if (w := _worker_error(e)) is None: raise
+            raise w from e
     def show_batch(self, b=None, max_n=4, max_frames=8, **kw):
         "Show the first `max_n` clips of batch `b` (one batch is drawn when `b` is None)."
         b = self.one_batch() if b is None else b

@@ -122,3 +122,14 @@ def test_failed_test_video_is_left_out_cli(tmp_path):
     assert '(1 videos × 10 clips evaluated, 1 videos skipped)' in r.stdout, r.stdout[-2000:]
     saved = torch.load(tmp_path / 'o' / 'test_logits.pt')
     assert saved['logits'].shape[0] == 1 and saved['videos'] == [str(root / 'Jump/v_Jump_g04_c01.avi')]
+
+def test_worker_error_names_the_file(tmp_path):
+    "An error in a loader worker used to read only 'Caught VideoError in DataLoader worker process 0'."
+    from mac_fame_be.data import VideoClipDataset, video_dls
+    from mac_fame_be.video import VideoError
+    items = [(write_test_video(tmp_path / f'v{k}.mp4', seed=k), k % 2) for k in range(2)]
+    (tmp_path / 'v1.mp4').write_bytes(b'garbage' * 50)
+    dl = video_dls(VideoClipDataset(items, n_frames=4, on_error='raise'), bs=2, num_workers=1, shuffle=False).train
+    with pytest.raises(VideoError) as e: next(iter(dl))   # (one_batch loads in the main process)
+    first = str(e.value).splitlines()[0]
+    assert 'v1.mp4: cannot open as a video' in first and first.endswith('(in DataLoader worker process 0)'), first
