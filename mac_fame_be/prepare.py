@@ -6,7 +6,7 @@
 __all__ = ['VIDEO_EXTS', 'ANNOTATION_EXTS', 'REPORT', 'frame_types', 'prepared_size', 'cfr_slots', 'prepare_video',
            'detect_layout', 'prepare_dataset']
 
-# %% ../nbs/01b_prepare.ipynb #cda2b231
+# %% ../nbs/01b_prepare.ipynb #34708bf5
 import json, os, shutil, time, multiprocessing
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +14,7 @@ import av, numpy as np
 from av.video.reformatter import VideoReformatter
 from .video import VideoError, video_info, _open, _rate, _first_pts, _AV_ERRORS
 
-# %% ../nbs/01b_prepare.ipynb #76b795f7
+# %% ../nbs/01b_prepare.ipynb #8d5c2033
 def _type_letter(f):
     t = f.pict_type
     name = getattr(t, 'name', None)
@@ -35,7 +35,7 @@ def frame_types(path, max_frames=None) -> str:
         except _AV_ERRORS as e: raise VideoError(f"{path}: decoding failed ({e})") from e
     return ''.join(out)
 
-# %% ../nbs/01b_prepare.ipynb #96b86dfd
+# %% ../nbs/01b_prepare.ipynb #371e848e
 def prepared_size(width, height, short_side=128):
     "Output `(w, h)`: short side `short_side` (never upscaled; None keeps the size), aspect ratio kept, both even (yuv420p)."
     if short_side is not None and short_side < 2: raise ValueError(f"short_side must be >= 2 or None, got {short_side}")
@@ -49,18 +49,20 @@ def cfr_slots(times, n):
     r = np.maximum.accumulate(np.rint(np.asarray(times, dtype=float)))
     return np.clip(np.searchsorted(r, np.arange(n), side='right') - 1, 0, len(r) - 1)
 
-# %% ../nbs/01b_prepare.ipynb #ff37bb16
+# %% ../nbs/01b_prepare.ipynb #e5c2a6f9
 _FORMATS = {'.avi': 'avi', '.mkv': 'matroska', '.webm': 'matroska'}  # any other name gets MP4
 
-def _h264_stream(oc, W, H, rate, gop, crf, preset):
+def _h264_stream(oc, W, H, rate, gop, crf, preset, tune):
     "An H.264 stream in `oc`: a keyframe every `gop` frames exactly, no B-frames, one encoder thread."
     o = oc.add_stream('libx264', rate=rate)
     o.width, o.height, o.pix_fmt = W, H, 'yuv420p'
     o.codec_context.gop_size, o.codec_context.max_b_frames, o.codec_context.thread_count = gop, 0, 1
-    o.options = {'crf': str(crf), 'g': str(gop), 'keyint_min': str(gop), 'sc_threshold': '0', 'bf': '0', 'preset': preset, 'threads': '1'}
+    o.options = {'crf': str(crf), 'g': str(gop), 'keyint_min': str(gop), 'sc_threshold': '0', 'bf': '0', 'preset': preset, 'threads': '1',
+                 **({'tune': tune} if tune else {})}
     return o
 
-def prepare_video(src, dst, short_side=128, gop=16, crf=23, preset='fast') -> dict:
+# %% ../nbs/01b_prepare.ipynb #bc98ecb7
+def prepare_video(src, dst, short_side=128, gop=16, crf=23, preset='fast', tune='fastdecode') -> dict:
     """Re-encode `src` as H.264 at `dst` (container from the suffix): short side `short_side`, a keyframe every `gop` frames,
     no B-frames, the same frame count `n` at the constant rate `n / duration`; frame k is the input frame on screen at k / rate."""
     src, dst = Path(src), Path(dst)
@@ -74,7 +76,7 @@ def prepare_video(src, dst, short_side=128, gop=16, crf=23, preset='fast') -> di
         dst.parent.mkdir(parents=True, exist_ok=True)
         fmt, m, slot, prev, last = VideoReformatter(), 0, 0, None, -1.0
         with av.open(str(dst), 'w', format=_FORMATS.get(dst.suffix.lower(), 'mp4')) as oc:
-            o = _h264_stream(oc, W, H, rate, gop, crf, preset)
+            o = _h264_stream(oc, W, H, rate, gop, crf, preset, tune)
             def emit(frame, upto):  # `frame` fills the output slots up to `upto` (exclusive)
                 nonlocal slot
                 while slot < min(upto, n):
@@ -94,7 +96,7 @@ def prepare_video(src, dst, short_side=128, gop=16, crf=23, preset='fast') -> di
     if got != n: raise VideoError(f"{dst}: wrote {got} frames, expected {n}")
     return dict(n_frames=n, width=W, height=H, fps=float(rate))
 
-# %% ../nbs/01b_prepare.ipynb #c2a60958
+# %% ../nbs/01b_prepare.ipynb #79586ea6
 VIDEO_EXTS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv')
 ANNOTATION_EXTS = ('.txt', '.json', '.csv', '.lst')
 REPORT = 'prepare_report.json'
@@ -126,7 +128,7 @@ def detect_layout(root):
     if (root/'train.csv').exists() or (root/'annotations'/'train.csv').exists(): return 'k400'
     return None
 
-# %% ../nbs/01b_prepare.ipynb #bd28f672
+# %% ../nbs/01b_prepare.ipynb #9ee676ea
 def _layout_check(name, root):
     "Open `root` with the loader of layout `name`; per subset the number of videos listed and how many are missing."
     from mac_fame_be.data import UCF101, HMDB51, Diving48, Kinetics400
@@ -140,8 +142,9 @@ def _layout_check(name, root):
 
 def _mb(b): return f"{b / 2**20:,.1f} MB"
 
-# %% ../nbs/01b_prepare.ipynb #0edad5ac
-def prepare_dataset(src, dst, short_side=128, gop=16, crf=23, workers=1, dataset=None, preset='fast', progress=True) -> dict:
+# %% ../nbs/01b_prepare.ipynb #0ef6dd43
+def prepare_dataset(src, dst, short_side=128, gop=16, crf=23, workers=1, dataset=None, preset='fast', tune='fastdecode',
+                    progress=True) -> dict:
     """Re-encode every video under `src` into `dst` (same relative paths and names) with `prepare_video` in `workers`
     processes, and copy the split / annotation files. Resumable; bad inputs are listed in `dst/prepare_report.json`."""
     src, dst = Path(src), Path(dst)
@@ -157,7 +160,7 @@ def prepare_dataset(src, dst, short_side=128, gop=16, crf=23, workers=1, dataset
         if p.suffix.lower() in ANNOTATION_EXTS and p.name != REPORT:
             (dst/p.relative_to(src)).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(p, dst/p.relative_to(src))
     for p in dst.rglob('*.part'): p.unlink()         # half-written outputs of an interrupted run
-    kw = dict(short_side=short_side, gop=gop, crf=crf, preset=preset)
+    kw = dict(short_side=short_side, gop=gop, crf=crf, preset=preset, tune=tune)
     jobs = [(p, dst/p.relative_to(src), str(p.relative_to(src)), kw) for p in files if p.suffix.lower() in VIDEO_EXTS]
     todo, bad, t = [j for j in jobs if not j[1].exists()], [], time.time()
     with (multiprocessing.get_context().Pool(workers) if workers > 1 and len(todo) > 1 else _Inline()) as pool:
