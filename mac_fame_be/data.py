@@ -7,7 +7,7 @@ __all__ = ['random_clip_indices', 'two_clip_indices', 'uniform_clip_indices', 'V
            'Kinetics400', 'InMemoryClips', 'ClipToFloat', 'ClipDL', 'video_dls', 'SkippedVideosCallback']
 
 # %% ../nbs/01_data.ipynb #ff32b499
-import csv, json, multiprocessing, warnings, torch
+import csv, json, multiprocessing, os, warnings, torch
 from pathlib import Path
 import warnings
 # fastai's layers use torch.jit.script, deprecated in recent torch: keep that warning out of every import
@@ -221,7 +221,9 @@ class ClipDL(TfmdDL):
     @property
     def n_inp(self): return self._n_inp
     def new(self, dataset=None, cls=None, **kw):
-        res = super().new(dataset, cls, **kw); res._n_inp = self._n_inp; return res
+        res = super().new(dataset, cls, **kw); res._n_inp = self._n_inp
+        res.fake_l.prefetch_factor = self.fake_l.prefetch_factor
+        return res
     def show_batch(self, b=None, max_n=4, max_frames=8, **kw):
         "Show the first `max_n` clips of batch `b` (one batch is drawn when `b` is None)."
         b = self.one_batch() if b is None else b
@@ -233,14 +235,33 @@ class ClipDL(TfmdDL):
             show_clip(x[k].float() if x.is_floating_point() else x[k].permute(1, 2, 3, 0), max_frames=max_frames, title=title, **kw)
 
 def video_dls(train_ds, valid_ds=None, bs=8, num_workers=0, device=None, n_inp=1, shuffle=True, drop_last=True,
-              after_batch=None, **kw) -> DataLoaders:
-    "fastai `DataLoaders` for clip datasets: uint8 batches from `num_workers` processes, `ClipToFloat` on `device`."
-    if device is None: device = torch.device('cpu')
-    mk = lambda ds, train: ClipDL(ds, n_inp=n_inp, bs=bs, shuffle=shuffle and train, drop_last=drop_last and train,
-                                  num_workers=num_workers, device=device, after_batch=[ClipToFloat()] + list(after_batch or []),
-                                  persistent_workers=False, **kw)
+              after_batch=None, persistent_workers=None, prefetch_factor=2, pin_memory=None, **kw) -> DataLoaders:
+    """fastai `DataLoaders` for clip datasets: uint8 batches from `num_workers` processes (one torch thread each), each
+    `prefetch_factor` batches ahead, pinned on CUDA; `ClipToFloat` on `device`. Warns when the CPU is oversubscribed."""
+    device = torch.device(device or 'cpu')
+    if prefetch_factor < 1: raise ValueError(f"prefetch_factor must be >= 1, got {prefetch_factor}")
+    if persistent_workers is None: persistent_workers = num_workers > 0
+    if pin_memory is None: pin_memory = device.type == 'cuda'
+    _check_cpu_threads(num_workers, device)
+    def mk(ds, train):
+        dl = ClipDL(ds, n_inp=n_inp, bs=bs, shuffle=shuffle and train, drop_last=drop_last and train, num_workers=num_workers,
+                    device=device, after_batch=[ClipToFloat()] + list(after_batch or []),
+                    persistent_workers=persistent_workers and num_workers > 0, pin_memory=pin_memory, **kw)
+        dl.fake_l.prefetch_factor = prefetch_factor if num_workers > 0 else None
+        return dl
     loaders = [mk(train_ds, True)] + ([mk(valid_ds, False)] if valid_ds is not None else [])
     return DataLoaders(*loaders, device=device)
+
+def _n_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def _check_cpu_threads(num_workers, device):
+    "On a CPU device, warn when the loader's workers plus this process's torch threads exceed the cores."
+    threads, cores = torch.get_num_threads(), _n_cores()
+    if device.type == 'cpu' and num_workers + threads > cores:
+        warnings.warn(f"{num_workers} loader workers + {threads} torch threads in the main process > {cores} CPU cores: "
+                      f"oversubscribed threads can make every step many times slower; use "
+                      f"torch.set_num_threads({max(1, cores - num_workers)}) or fewer workers", stacklevel=2)
 
 def _skipped(ds):
     while ds is not None and not hasattr(ds, 'skipped'): ds = getattr(ds, 'dataset', None)
