@@ -155,3 +155,11 @@ def test_cli(tmp_path):
     assert 'disk:' in r.stdout and 'MB ->' in r.stdout and '--dataset diving48' in r.stdout
     r = subprocess.run([str(mfb), 'prepare', str(tmp_path/'nope'), str(tmp_path/'dst')], capture_output=True, text=True)
     assert r.returncode == 2 and 'nope' in r.stderr and 'Traceback' not in r.stderr
+
+def test_doctor_reports_the_decode_rate(tmp_path, capsys):
+    from mac_fame_be.pretrain import doctor
+    ucf101(tmp_path/'ucf')
+    tab = doctor('ucf101', tmp_path/'ucf', bs=2, steps=1, n_frames=4, size=16)
+    out = capsys.readouterr().out
+    assert tab.attrs['decode_per_core'] > 0 and 'clips/s per core' in out, out
+    assert 'the loader keeps up' in out or f"mfb prepare {tmp_path/'ucf'}" in out, out
