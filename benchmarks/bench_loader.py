@@ -66,7 +66,7 @@ def main(workers=(1, 2), n_videos=16, batches=10, reps=3, bs=8, size=(128, 170),
     cache = Path(cache or os.environ.get('MFB_BENCH_CACHE', Path.home()/'.cache'/'mac_fame_be'/'bench_loader'))
     src = make_dataset(cache/'original', n_videos)
     dst = cache/f'prepared_s{short_side}_g{gop}'
-    rep = prepare_dataset(src, dst, short_side=short_side, gop=gop, workers=1, progress=False)
+    prepare_dataset(src, dst, short_side=short_side, gop=gop, workers=1, progress=False)
     n_items, per_item = (batches + 1) * bs * max(workers), 2 if mode == 'two_clips' else 1
     def dataset(root):
         items = UCF101(root).items
@@ -80,8 +80,9 @@ def main(workers=(1, 2), n_videos=16, batches=10, reps=3, bs=8, size=(128, 170),
     load1 = os.getloadavg()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
     print(f"machine: {cores} cores, load average {load0[0]:.2f} before, {load1[0]:.2f} after (1 min)")
-    print(f"videos: {n_videos} (320x240 25 fps and 340x256 30 fps, 10 s, x264 defaults) in {src}: "
-          f"{rep['bytes_before'] / 2**20:.1f} MB; prepared (short side {short_side}, gop {gop}, crf 23): {rep['bytes_after'] / 2**20:.1f} MB")
+    mb = lambda root: sum(p.stat().st_size for p, _ in UCF101(root).items) / 2**20
+    print(f"videos: {n_videos} (320x240 25 fps and 340x256 30 fps, 10 s, x264 defaults) in {src}: {mb(src):.1f} MB; "
+          f"prepared (short side {short_side}, gop {gop}, crf 23, fastdecode): {mb(dst):.1f} MB")
     print(f"loader: {mode} (16 frames, stride 2, decoded at {size[0]}x{size[1]}), bs {bs}, {batches} batches per measurement, "
           f"{reps} interleaved rounds (median); workers with 1 torch thread each, main process 1 thread; ClipToFloat left out")
     print(f"{'workers':>7} {'data':>9} {'clips/s':>8} {'clips/s/core':>12} {'16 cores':>9} {'x GPU goal':>10}")

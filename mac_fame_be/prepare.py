@@ -6,7 +6,7 @@
 __all__ = ['VIDEO_EXTS', 'ANNOTATION_EXTS', 'REPORT', 'frame_types', 'prepared_size', 'cfr_slots', 'prepare_video',
            'detect_layout', 'prepare_dataset']
 
-# %% ../nbs/01b_prepare.ipynb #76a49c77
+# %% ../nbs/01b_prepare.ipynb #7539f8fc
 import json, os, shutil, time, multiprocessing
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +15,7 @@ from av.video.frame import PictureType
 from av.video.reformatter import VideoReformatter
 from .video import VideoError, video_info, _open, _rate, _first_pts, _AV_ERRORS
 
-# %% ../nbs/01b_prepare.ipynb #c8255183
+# %% ../nbs/01b_prepare.ipynb #9ed47c8c
 def _type_letter(f):
     t = f.pict_type
     name = getattr(t, 'name', None)
@@ -36,7 +36,7 @@ def frame_types(path, max_frames=None) -> str:
         except _AV_ERRORS as e: raise VideoError(f"{path}: decoding failed ({e})") from e
     return ''.join(out)
 
-# %% ../nbs/01b_prepare.ipynb #650ccc91
+# %% ../nbs/01b_prepare.ipynb #6975b9cc
 def prepared_size(width, height, short_side=128):
     "Output `(w, h)`: short side `short_side` (never upscaled; None keeps the size), aspect ratio kept, both even (yuv420p)."
     if short_side is not None and short_side < 2: raise ValueError(f"short_side must be >= 2 or None, got {short_side}")
@@ -50,7 +50,7 @@ def cfr_slots(times, n):
     r = np.maximum.accumulate(np.rint(np.asarray(times, dtype=float)))
     return np.clip(np.searchsorted(r, np.arange(n), side='right') - 1, 0, len(r) - 1)
 
-# %% ../nbs/01b_prepare.ipynb #30640c30
+# %% ../nbs/01b_prepare.ipynb #4c24cd08
 _FORMATS = {'.avi': 'avi', '.mkv': 'matroska', '.webm': 'matroska'}  # any other name gets MP4
 
 def _h264_stream(oc, W, H, rate, gop, crf, preset, tune):
@@ -62,7 +62,7 @@ def _h264_stream(oc, W, H, rate, gop, crf, preset, tune):
                  **({'tune': tune} if tune else {})}
     return o
 
-# %% ../nbs/01b_prepare.ipynb #001cc81d
+# %% ../nbs/01b_prepare.ipynb #e9dc102c
 def prepare_video(src, dst, short_side=128, gop=16, crf=23, preset='fast', tune='fastdecode') -> dict:
     """Re-encode `src` as H.264 at `dst` (container from the suffix): short side `short_side`, a keyframe every `gop` frames,
     no B-frames, the same frame count `n` at the constant rate `n / duration`; frame k is the input frame on screen at k / rate."""
@@ -98,7 +98,7 @@ def prepare_video(src, dst, short_side=128, gop=16, crf=23, preset='fast', tune=
     if got != n: raise VideoError(f"{dst}: wrote {got} frames, expected {n}")
     return dict(n_frames=n, width=W, height=H, fps=float(rate))
 
-# %% ../nbs/01b_prepare.ipynb #a6ad0884
+# %% ../nbs/01b_prepare.ipynb #f3164998
 VIDEO_EXTS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv')
 ANNOTATION_EXTS = ('.txt', '.json', '.csv', '.lst')
 REPORT = 'prepare_report.json'
@@ -130,7 +130,7 @@ def detect_layout(root):
     if (root/'train.csv').exists() or (root/'annotations'/'train.csv').exists(): return 'k400'
     return None
 
-# %% ../nbs/01b_prepare.ipynb #29c8fa4b
+# %% ../nbs/01b_prepare.ipynb #f610ea02
 def _layout_check(name, root):
     "Open `root` with the loader of layout `name`; per subset the number of videos listed and how many are missing."
     from mac_fame_be.data import UCF101, HMDB51, Diving48, Kinetics400
@@ -144,7 +144,7 @@ def _layout_check(name, root):
 
 def _mb(b): return f"{b / 2**20:,.1f} MB"
 
-# %% ../nbs/01b_prepare.ipynb #b97cefb3
+# %% ../nbs/01b_prepare.ipynb #fead7c90
 def prepare_dataset(src, dst, short_side=128, gop=16, crf=23, workers=1, dataset=None, preset='fast', tune='fastdecode',
                     progress=True) -> dict:
     """Re-encode every video under `src` into `dst` (same relative paths and names) with `prepare_video` in `workers`
