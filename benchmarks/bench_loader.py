@@ -57,7 +57,7 @@ def clips_per_s(ds, workers, bs, batches, per_item):
     t = time.perf_counter()
     n = sum(next(it)[0].shape[0] for _ in range(batches))
     dt = time.perf_counter() - t
-    it.close()
+    it.close(); dl.shutdown_workers()
     return n * per_item / dt
 
 def main(workers=(1, 2), n_videos=16, batches=10, reps=3, bs=8, size=(128, 170), mode='two_clips', short_side=128, gop=16,

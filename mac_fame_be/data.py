@@ -282,3 +282,55 @@ class SkippedVideosCallback(Callback):
     def after_epoch(self):
         self.history.append(self.counts)
         if any(self.counts.values()): print(f"epoch {self.epoch}: videos that failed to decode and were replaced: {self.counts}")
+
+# %% ../nbs/01_data.ipynb #49b53725
+from fastcore.basics import patch
+from fastai.torch_core import to_device
+from torch.utils.data import get_worker_info
+from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
+import random
+
+def _persistent(dl): return bool(dl.fake_l.persistent_workers) and dl.fake_l.num_workers > 0
+
+@patch
+def shuffle_fn(self: ClipDL, idxs):
+    "The epoch's order from (seed, epoch) alone, so persistent workers compute the same order as the main process."
+    if not hasattr(self, '_epoch'): return self.rng.sample(idxs, len(idxs))
+    return random.Random(self._seed * 1_000_003 + self._epoch).sample(idxs, len(idxs))
+
+@patch
+def sample(self: ClipDL):
+    "In a persistent worker, every epoch after the first recomputes the epoch's indices (the main process cannot send them)."
+    if get_worker_info() is not None and hasattr(self, '_epoch'):
+        self._n_sampled = getattr(self, '_n_sampled', 0) + 1
+        if self._n_sampled > 1: self._epoch += 1; self._DataLoader__idxs = self.get_idxs()
+    return (b for i, b in enumerate(self._DataLoader__idxs) if i // (self.bs or 1) % self.num_workers == self.offs)
+
+@patch
+def __iter__(self: ClipDL):
+    "fastai's `__iter__`, except that with `persistent_workers` the worker processes live from one epoch to the next."
+    if not _persistent(self):
+        yield from super(ClipDL, self).__iter__(); return
+    if not hasattr(self, '_seed'): self._seed, self._epoch = int(torch.randint(2**31 - 1, ())), -1
+    self.randomize(); self.before_iter()
+    self._epoch += 1
+    self._DataLoader__idxs = self.get_idxs()
+    it = self.__dict__.get('_workers_it')
+    if it is None: it = self._workers_it = _MultiProcessingDataLoaderIter(self.fake_l)
+    else: it._reset(self.fake_l)
+    for b in it:
+        if self.pin_memory and type(b) == list: b = tuple(b)
+        if self.device is not None: b = to_device(b, self.device)
+        yield self.after_batch(b)
+    self.after_iter()
+    if hasattr(self, 'it'): del self.it
+
+@patch
+def shutdown_workers(self: ClipDL):
+    "End the persistent worker processes now (otherwise they end with the loader)."
+    it = self.__dict__.pop('_workers_it', None)
+    if it is not None: it._shutdown_workers()
+
+@patch
+def __getstate__(self: ClipDL):   # a copy or a pickle of the loader starts its own workers
+    return {k: v for k, v in self.__dict__.items() if k != '_workers_it'}
