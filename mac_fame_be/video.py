@@ -34,7 +34,9 @@ def _open(path):
     except _AV_ERRORS as e: raise VideoError(f"{path}: cannot open as a video ({e})") from e
     if not c.streams.video:
         c.close(); raise VideoError(f"{path}: no video stream")
-    return c, c.streams.video[0]
+    s = c.streams.video[0]
+    s.codec_context.thread_count = 1   # loaders parallelise over processes; a per-file FFmpeg thread pool only costs
+    return c, s
 
 def _rate(path, s):
     rate = s.average_rate or s.guessed_rate or s.base_rate
