@@ -206,6 +206,28 @@ def _bench_args(p):
 _bench.add_args = _bench_args
 subcommand('bench', 'the full background-bias benchmark on SynthMotion, mean ± std over seeds')(_bench);
 
+# %% ../nbs/12_cli.ipynb #d4c1f9f1
+def _prepare(args):
+    from mac_fame_be.prepare import prepare_dataset
+    src = Path(args.src)
+    if not src.is_dir(): raise CLIError(f"no such dataset folder: '{src}'")
+    r = prepare_dataset(src, args.dst, short_side=args.short_side or None, gop=args.gop, crf=args.crf, workers=args.workers,
+                        dataset=args.dataset)
+    print(f"layout: {r['layout'] or 'not recognised (videos and annotation files copied as found)'}; "
+          f"then use --root {args.dst}" + (f" --dataset {r['layout']}" if r['layout'] else ''))
+    return r
+
+def _prepare_args(p):
+    p.add_argument('src', help='the dataset folder')
+    p.add_argument('dst', help='the prepared copy (an interrupted run resumes)')
+    p.add_argument('--short-side', type=int, default=128, help='short side in pixels, never upscaled; 0 keeps the size (default: %(default)s)')
+    p.add_argument('--gop', type=int, default=16, help='a keyframe every GOP frames (default: %(default)s)')
+    p.add_argument('--crf', type=int, default=23, help='x264 quality: lower is better and bigger (default: %(default)s)')
+    p.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='processes (default: the CPU count, %(default)s)')
+    p.add_argument('--dataset', default=None, choices=['ucf101', 'hmdb51', 'diving48', 'k400'], help='the layout (default: detected)')
+_prepare.add_args = _prepare_args
+subcommand('prepare', 're-encode a dataset for fast loading (short side 128, a keyframe every 16 frames, same frames and splits)')(_prepare);
+
 # %% ../nbs/12_cli.ipynb #97ce0da1
 def main(argv=None):
     "Entry point of the `mfb` console command."

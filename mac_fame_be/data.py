@@ -8,7 +8,7 @@ __all__ = ['random_clip_indices', 'two_clip_indices', 'uniform_clip_indices', 'V
            'LeaveOutFailed', 'collate_kept']
 
 # %% ../nbs/01_data.ipynb #ff32b499
-import csv, json, multiprocessing, re, warnings, torch
+import csv, json, multiprocessing, os, re, warnings, torch
 from pathlib import Path
 import warnings
 # fastai's layers use torch.jit.script, deprecated in recent torch: keep that warning out of every import
@@ -297,7 +297,9 @@ class ClipDL(TfmdDL):
     @property
     def n_inp(self): return self._n_inp
     def new(self, dataset=None, cls=None, **kw):
-        res = super().new(dataset, cls, **kw); res._n_inp = self._n_inp; return res
+        res = super().new(dataset, cls, **kw); res._n_inp = self._n_inp
+        res.fake_l.prefetch_factor = self.fake_l.prefetch_factor
+        return res
     def create_batch(self, b):
         "Collate items; clips of different sizes (videos of other sizes or aspect ratios) give an error that says what to set."
         shapes = sorted({tuple(x.shape) for it in b if isinstance(it, tuple) for x in it[:self._n_inp] if isinstance(x, torch.Tensor)})
@@ -306,10 +308,11 @@ class ClipDL(TfmdDL):
                              f"other sizes or aspect ratios): give the dataset frame_crop= (and size=), or --frame-crop on the command line")
         return super().create_batch(b)
     def __iter__(self):
-        try: yield from super().__iter__()
+        try: yield from self._iter_batches()
         except Exception as e:
             if (w := _worker_error(e)) is None: raise
             raise w from e
+    def _iter_batches(self): yield from super().__iter__()   # persistent workers replace it below
     def show_batch(self, b=None, max_n=4, max_frames=8, **kw):
         "Show the first `max_n` clips of batch `b` (one batch is drawn when `b` is None)."
         b = self.one_batch() if b is None else b
@@ -321,14 +324,33 @@ class ClipDL(TfmdDL):
             show_clip(x[k].float() if x.is_floating_point() else x[k].permute(1, 2, 3, 0), max_frames=max_frames, title=title, **kw)
 
 def video_dls(train_ds, valid_ds=None, bs=8, num_workers=0, device=None, n_inp=1, shuffle=True, drop_last=True,
-              after_batch=None, **kw) -> DataLoaders:
-    "fastai `DataLoaders` for clip datasets: uint8 batches from `num_workers` processes, `ClipToFloat` on `device`."
-    if device is None: device = torch.device('cpu')
-    mk = lambda ds, train: ClipDL(ds, n_inp=n_inp, bs=bs, shuffle=shuffle and train, drop_last=drop_last and train,
-                                  num_workers=num_workers, device=device, after_batch=[ClipToFloat()] + list(after_batch or []),
-                                  persistent_workers=False, **kw)
+              after_batch=None, persistent_workers=None, prefetch_factor=2, pin_memory=None, **kw) -> DataLoaders:
+    """fastai `DataLoaders` for clip datasets: uint8 batches from `num_workers` processes (one torch thread each), each
+    `prefetch_factor` batches ahead, pinned on CUDA; `ClipToFloat` on `device`. Warns when the CPU is oversubscribed."""
+    device = torch.device(device or 'cpu')
+    if prefetch_factor < 1: raise ValueError(f"prefetch_factor must be >= 1, got {prefetch_factor}")
+    if persistent_workers is None: persistent_workers = num_workers > 0
+    if pin_memory is None: pin_memory = device.type == 'cuda'
+    _check_cpu_threads(num_workers, device)
+    def mk(ds, train):
+        dl = ClipDL(ds, n_inp=n_inp, bs=bs, shuffle=shuffle and train, drop_last=drop_last and train, num_workers=num_workers,
+                    device=device, after_batch=[ClipToFloat()] + list(after_batch or []),
+                    persistent_workers=persistent_workers and num_workers > 0, pin_memory=pin_memory, **kw)
+        dl.fake_l.prefetch_factor = prefetch_factor if num_workers > 0 else None
+        return dl
     loaders = [mk(train_ds, True)] + ([mk(valid_ds, False)] if valid_ds is not None else [])
     return DataLoaders(*loaders, device=device)
+
+def _n_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def _check_cpu_threads(num_workers, device):
+    "On a CPU device, warn when the loader's workers plus this process's torch threads exceed the cores."
+    threads, cores = torch.get_num_threads(), _n_cores()
+    if device.type == 'cpu' and num_workers + threads > cores:
+        warnings.warn(f"{num_workers} loader workers + {threads} torch threads in the main process > {cores} CPU cores: "
+                      f"oversubscribed threads can make every step many times slower; use "
+                      f"torch.set_num_threads({max(1, cores - num_workers)}) or fewer workers", stacklevel=2)
 
 def _skipped(ds):
     while ds is not None and not hasattr(ds, 'skipped'): ds = getattr(ds, 'dataset', None)
@@ -349,6 +371,58 @@ class SkippedVideosCallback(Callback):
     def after_epoch(self):
         self.history.append(self.counts)
         if any(self.counts.values()): print(f"epoch {self.epoch}: videos that failed to decode and were replaced: {self.counts}")
+
+# %% ../nbs/01_data.ipynb #49b53725
+from fastcore.basics import patch
+from fastai.torch_core import to_device
+from torch.utils.data import get_worker_info
+from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
+import random
+
+def _persistent(dl): return bool(dl.fake_l.persistent_workers) and dl.fake_l.num_workers > 0
+
+@patch
+def shuffle_fn(self: ClipDL, idxs):
+    "The epoch's order from (seed, epoch) alone, so persistent workers compute the same order as the main process."
+    if not hasattr(self, '_epoch'): return self.rng.sample(idxs, len(idxs))
+    return random.Random(self._seed * 1_000_003 + self._epoch).sample(idxs, len(idxs))
+
+@patch
+def sample(self: ClipDL):
+    "In a persistent worker, every epoch after the first recomputes the epoch's indices (the main process cannot send them)."
+    if get_worker_info() is not None and hasattr(self, '_epoch'):
+        self._n_sampled = getattr(self, '_n_sampled', 0) + 1
+        if self._n_sampled > 1: self._epoch += 1; self._DataLoader__idxs = self.get_idxs()
+    return (b for i, b in enumerate(self._DataLoader__idxs) if i // (self.bs or 1) % self.num_workers == self.offs)
+
+@patch
+def _iter_batches(self: ClipDL):
+    "fastai's `__iter__`, except that with `persistent_workers` the worker processes live from one epoch to the next."
+    if not _persistent(self):
+        yield from super(ClipDL, self).__iter__(); return
+    if not hasattr(self, '_seed'): self._seed, self._epoch = int(torch.randint(2**31 - 1, ())), -1
+    self.randomize(); self.before_iter()
+    self._epoch += 1
+    self._DataLoader__idxs = self.get_idxs()
+    it = self.__dict__.get('_workers_it')
+    if it is None: it = self._workers_it = _MultiProcessingDataLoaderIter(self.fake_l)
+    else: it._reset(self.fake_l)
+    for b in it:
+        if self.pin_memory and type(b) == list: b = tuple(b)
+        if self.device is not None: b = to_device(b, self.device)
+        yield self.after_batch(b)
+    self.after_iter()
+    if hasattr(self, 'it'): del self.it
+
+@patch
+def shutdown_workers(self: ClipDL):
+    "End the persistent worker processes now (otherwise they end with the loader)."
+    it = self.__dict__.pop('_workers_it', None)
+    if it is not None: it._shutdown_workers()
+
+@patch
+def __getstate__(self: ClipDL):   # a copy or a pickle of the loader starts its own workers
+    return {k: v for k, v in self.__dict__.items() if k != '_workers_it'}
 
 # %% ../nbs/01_data.ipynb #7b2d4e05
 class LeaveOutFailed(torch.utils.data.Dataset):

@@ -8,7 +8,7 @@ __all__ = ['METHODS', 'METHOD_DEFAULTS', 'DATASETS', 'STAGES', 'SYNTH_RECIPE', '
            'MoCoUpdate', 'NonFiniteLossError', 'StopOnNonFinite', 'ChannelsLast3d', 'device_cbs', 'rng_state',
            'set_rng_state', 'ResumableLearner', 'save_checkpoint', 'load_checkpoint', 'CheckpointCallback',
            'ResumableCSVLogger', 'SchedStep', 'lr_schedule', 'opt_func', 'check_clip_size', 'pretrain_learner',
-           'ThroughputCallback', 'StopAfter', 'run_pretrain', 'doctor']
+           'ThroughputCallback', 'StopAfter', 'run_pretrain', 'doctor', 'decode_rate', 'loader_advice']
 
 # %% ../nbs/07_pretrain.ipynb #d3220235
 import contextlib, json, math, random, tempfile, textwrap, time
@@ -634,4 +634,30 @@ def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8,
           f"{tab.attrs['steps']} steps (after {skip} warm-up)")
     print(tab.to_string())
     print(f"clips/s: {tab.attrs['clips_per_s']:.1f}")
+    if dataset != 'synthmotion':   # a real dataset folder: can the loader's processes decode as fast as the step consumes?
+        need = bs * 1000 / max(tab.loc['total', 'ms/step'] - tab.loc['data', 'ms/step'], 1e-3)
+        tab.attrs['decode_per_core'] = decode_rate(learn.dls.train.dataset)
+        print(loader_advice(tab.attrs['decode_per_core'], need, num_workers, root))
     return tab
+
+# %% ../nbs/07_pretrain.ipynb #e964f9da
+def decode_rate(ds, n=8):
+    "Items per second that one core gets from `ds` (its `__getitem__` in this process, one torch thread), over `n` items."
+    n = max(1, min(n, len(ds))); pick = [k * len(ds) // n for k in range(n)]
+    threads = torch.get_num_threads(); torch.set_num_threads(1)
+    try:
+        ds[pick[0]]                                     # warm-up
+        t = time.perf_counter()
+        for k in pick: ds[k]
+        return n / (time.perf_counter() - t)
+    finally: torch.set_num_threads(threads)
+
+def loader_advice(per_core, need, workers, root=None):
+    "One line: do `workers` processes decoding `per_core` clips/s each keep up with a step that takes `need` clips/s?"
+    have = per_core * max(workers, 1)
+    line = (f"decoding: {per_core:.1f} clips/s per core; {max(workers, 1)} loader process(es) give about {have:.0f} clips/s, "
+            f"the model step takes {need:.0f} clips/s")
+    if have >= need: return line + ": the loader keeps up"
+    dst = f"{str(root).rstrip('/')}_prepared" if root else 'ROOT_prepared'
+    return (line + f": the loader cannot keep up (it would take about {math.ceil(need / per_core)} workers); "
+            f"re-encode the dataset once: mfb prepare {root or 'ROOT'} {dst}")

@@ -34,7 +34,9 @@ def _open(path):
     except _AV_ERRORS as e: raise VideoError(f"{path}: cannot open as a video ({e})") from e
     if not c.streams.video:
         c.close(); raise VideoError(f"{path}: no video stream")
-    return c, c.streams.video[0]
+    s = c.streams.video[0]
+    s.codec_context.thread_count = 1   # loaders parallelise over processes; a per-file FFmpeg thread pool only costs
+    return c, s
 
 def _rate(path, s):
     rate = s.average_rate or s.guessed_rate or s.base_rate
@@ -90,6 +92,22 @@ def write_video(path, frames, fps=25, gop=12, bframes=0, crf=18, codec='libx264'
         for p in s.encode(): c.mux(p)
     return path
 
+# %% ../nbs/00_video.ipynb #ef4a66f2
+def _keyframes(s, to_index):
+    "Frame indices of the keyframes in the container's index (empty when the container has none loaded)."
+    try: entries = s.index_entries
+    except AttributeError: return []   # PyAV < 14
+    keys = [e.timestamp for e in entries if e.is_keyframe]
+    if not keys: return []
+    # MP4 indexes decode timestamps: with B-frames they precede display times by a constant delay, measured at entry 0
+    return sorted({to_index(k) - to_index(entries[0].timestamp) for k in keys})
+
+def _plan_runs(wanted, keyframes, min_skip=8):
+    "Split sorted unique `wanted` frames into runs, one seek each: a new run where a keyframe lies in (previous + min_skip, next]."
+    w, k = np.asarray(wanted), np.asarray(sorted(keyframes), dtype=np.int64)
+    split = np.searchsorted(k, w[:-1] + min_skip, side='right') < np.searchsorted(k, w[1:], side='right')
+    return [r.tolist() for r in np.split(w, np.flatnonzero(split) + 1)]
+
 # %% ../nbs/00_video.ipynb #62b6895d
 def _out_size(size, w, h):
     "`size` (None, int short side, or (h, w)) -> (out_w, out_h)."
@@ -143,20 +161,21 @@ def read_clip(path, indices, size=None) -> torch.Tensor:
         w, h = _out_size(size, s.codec_context.width, s.codec_context.height)
         wanted, out, fmt = sorted(set(idx)), {}, VideoReformatter()  # one reformatter: its scaler context is reused
         wanted_set = set(wanted)
-        def decode_from(seek_ts):
+        def decode_from(seek_ts, run):
             c.seek(seek_ts, stream=s, backward=True, any_frame=False)
             last = -1
             for f in c.decode(s):
                 i = to_index(f.pts) if f.pts is not None else last + 1
                 last = i
-                if not out and i > wanted[0]: return False  # landed after the first wanted frame (open GOP)
+                if run[0] not in out and i > run[0]: return False  # landed after the run's first frame (open GOP)
                 if i in wanted_set: out[i] = fmt.reformat(f, w, h, format='rgb24').to_ndarray()
-                if i >= wanted[-1]: return True
+                if i >= run[-1]: return True
             return True
         try:
-            # seek to the keyframe at or before the first wanted frame (timestamp in stream time base)
-            ts = t0 + int(wanted[0] / (rate * tb)) if table is None else table[min(wanted[0], len(table) - 1)]
-            if not decode_from(ts): out.clear(); decode_from(t0)  # rare: fall back to decoding from the start
+            # one seek per run: to the keyframe at or before the run's first frame (timestamp in stream time base)
+            for run in _plan_runs(wanted, _keyframes(s, to_index)):
+                ts = t0 + int(run[0] / (rate * tb)) if table is None else table[min(run[0], len(table) - 1)]
+                if not decode_from(ts, run): decode_from(t0, run)  # rare: decode from the start
         except _AV_ERRORS as e: raise VideoError(f"{path}: decoding failed ({e})") from e
         missing = [i for i in wanted if i not in out]
         if missing: raise VideoError(f"{path}: frame index out of range or file truncated: no frame {missing[0]} "

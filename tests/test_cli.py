@@ -11,7 +11,7 @@ def mfb(*args, cwd=None):
 def test_help_lists_subcommands():
     r = mfb('--help')
     assert r.returncode == 0
-    for c in ['synth', 'info', 'pretrain', 'finetune', 'linear', 'doctor', 'demo', 'bench']: assert c in r.stdout, c
+    for c in ['synth', 'info', 'prepare', 'pretrain', 'finetune', 'linear', 'doctor', 'demo', 'bench']: assert c in r.stdout, c
 
 def _one_line_error(r, *words):
     assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
