@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['SYNTH_FLIP_OK', 'MOTION_CLASSES', 'BG_FAMILIES', 'SPLITS', 'APPEARANCES', 'SHAPES', 'TEXTURES', 'FIXED_COLOUR',
            'SYNTH_PRESETS', 'SYNTH_VERSION', 'META_FIELDS', 'SynthConfig', 'synth_config', 'render_clip',
-           'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'read_synth_meta', 'synth_summary', 'synth_pairing']
+           'pool_context', 'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'read_synth_meta', 'synth_summary',
+           'synth_pairing']
 
 # %% ../nbs/01a_synth.ipynb #868e1c6f
-import csv, hashlib, json, math, os, shutil
+import csv, hashlib, json, math, os, shutil, sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
@@ -297,6 +298,12 @@ def _split_plan(cfg, seed):
         plan[split] = (labels, fam)
     return plan
 
+# %% ../nbs/01a_synth.ipynb #c8869ed8
+def pool_context(platform=None):
+    "The multiprocessing context for the worker processes: `fork` on Linux, `spawn` on Windows and macOS."
+    platform = sys.platform if platform is None else platform
+    return mp.get_context('fork' if platform.startswith('linux') else 'spawn')
+
 # %% ../nbs/01a_synth.ipynb #97239e67
 SYNTH_VERSION = 2   # 2: background colours follow the family (`bg_hue_spread`)
 
@@ -356,7 +363,7 @@ def make_synthmotion(out, seed=0, preset='default', num_workers=None, progress=T
     n_workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
     bar = dict(total=len(jobs), desc='SynthMotion', disable=not progress, leave=False)
     if n_workers > 1:   # every video depends on its job only: the result does not depend on the workers
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context('fork'), initializer=torch.set_num_threads, initargs=(1,)) as ex:
+        with ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=torch.set_num_threads, initargs=(1,)) as ex:
             rows = list(tqdm(ex.map(_make_video, jobs, chunksize=16), **bar))
     else: rows = [_make_video(j) for j in tqdm(jobs, **bar)]
     (tmp / 'classInd.txt').write_text(''.join(f"{i + 1} {c}\n" for i, c in enumerate(cfg.classes)))

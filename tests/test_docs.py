@@ -2,8 +2,10 @@
 page renders to HTML with no error output, no broken local link and no missing image. The screenshots in headless
 Chromium are left to `python tools/docs_check.py` (it needs the browser)."""
 import subprocess, sys
+import pytest
 from pathlib import Path
 
+pytestmark = pytest.mark.dev   # needs the source tree and the development tools
 ROOT = Path(__file__).resolve().parents[1]
 
 def test_docs_pages(tmp_path):

@@ -1,8 +1,10 @@
 """The repository's own promises: README generated from index.ipynb, the quickstart's two commands, the
 _quarto.yml link, the CI script using the README's commands."""
 import configparser, os, re, subprocess, sys
+import pytest
 from pathlib import Path
 
+pytestmark = pytest.mark.dev   # needs the source tree and the development tools
 ROOT = Path(__file__).resolve().parents[1]
 
 def test_readme_is_generated_from_index():
