@@ -300,9 +300,12 @@ def _split_plan(cfg, seed):
 
 # %% ../nbs/01a_synth.ipynb #c8869ed8
 def pool_context(platform=None):
-    "The multiprocessing context for the worker processes: `fork` on Linux, `spawn` on Windows and macOS."
+    "The multiprocessing context for the worker processes: a `forkserver` (preloading this module) on Linux, `spawn` on Windows and macOS."
     platform = sys.platform if platform is None else platform
-    return mp.get_context('fork' if platform.startswith('linux') else 'spawn')
+    if not platform.startswith('linux'): return mp.get_context('spawn')
+    ctx = mp.get_context('forkserver')
+    ctx.set_forkserver_preload(['mac_fame_be.synth'])   # the workers fork from a server that has imported torch and PyAV
+    return ctx
 
 # %% ../nbs/01a_synth.ipynb #97239e67
 SYNTH_VERSION = 2   # 2: background colours follow the family (`bg_hue_spread`)
@@ -334,6 +337,7 @@ META_FIELDS = ('path', 'label', 'class', 'bg_family', 'bg_family_index', 'own_fa
 def _make_video(job):
     "Render, encode and store one video of a job list; returns its meta.csv row. Depends only on the job."
     root, cfg, seed, si, i, rel, lab, fam = job
+    cfg = SynthConfig(**cfg)   # jobs are plain data, so that any worker process can read them
     static = SPLITS[si] == 'test_static'
     clip, fg_mask, app = _render(lab, fam, cfg, np.random.default_rng([seed, si, 1, i]), static=static)
     write_video(Path(root) / rel, clip, fps=cfg.fps, threads='1', preset='veryfast')
@@ -359,12 +363,13 @@ def make_synthmotion(out, seed=0, preset='default', num_workers=None, progress=T
     for si, (split, (labels, fams)) in enumerate(_split_plan(cfg, seed).items()):
         for i, (lab, fam) in enumerate(zip(labels.tolist(), fams.tolist())):
             k = counters[(si, lab)] = counters.get((si, lab), 0) + 1
-            jobs.append((str(tmp), cfg, seed, si, i, _video_name(cfg.classes[lab], si, k), lab, fam))
+            jobs.append((str(tmp), asdict(cfg), seed, si, i, _video_name(cfg.classes[lab], si, k), lab, fam))
     n_workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
     bar = dict(total=len(jobs), desc='SynthMotion', disable=not progress, leave=False)
     if n_workers > 1:   # every video depends on its job only: the result does not depend on the workers
+        from mac_fame_be.synth import _make_video as work   # by name: the workers import it (from a notebook, the exported copy)
         with ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=torch.set_num_threads, initargs=(1,)) as ex:
-            rows = list(tqdm(ex.map(_make_video, jobs, chunksize=16), **bar))
+            rows = list(tqdm(ex.map(work, jobs, chunksize=16), **bar))
     else: rows = [_make_video(j) for j in tqdm(jobs, **bar)]
     (tmp / 'classInd.txt').write_text(''.join(f"{i + 1} {c}\n" for i, c in enumerate(cfg.classes)))
     for split in SPLITS:   # UCF101 list files: `path label`, 1-based labels
