@@ -67,3 +67,11 @@ def test_readme_images_are_absolute_raw_links():
     ours = [u for u in imgs if u.startswith(base + '/')]
     assert ours, imgs   # the figures of index.ipynb
     for u in ours: assert (ROOT/u[len(base) + 1:]).is_file(), f'README image {u} names no file in the repository'
+
+def test_ci_has_a_wheel_stage_on_the_newest_dependencies():
+    "Stage 2 of .ci/run: build (sdist, then wheel), a fresh venv without [dev] or pins, pip check, the library tests."
+    ci = (ROOT/'.ci'/'run').read_text()
+    stage2 = ci[ci.index('stage 2'):]
+    for part in ['-m build', 'python3 -m venv', 'mac_fame_be-*.whl', 'pip" check', '-m "not dev"', 'tools/versions.py']:
+        assert part in stage2, part
+    assert '[dev]' not in stage2 and '==' not in stage2
