@@ -40,7 +40,7 @@ def _synth(args):
     if args.appearance: cfg['appearance'] = args.appearance
     root = make_synthmotion(args.out, seed=args.seed, **cfg)
     print(f'SynthMotion at {root}')
-    print(synth_summary(root))
+    print(synth_summary(root).to_string())   # the whole table, whatever the terminal's width
     return root
 
 def _synth_args(p):
@@ -84,7 +84,7 @@ def _info(args):
             d = folder_info(p)
             if d['layout'].startswith('SynthMotion'):
                 from mac_fame_be.synth import synth_summary
-                print(synth_summary(p))
+                print(synth_summary(p).to_string())
         else:
             from mac_fame_be.video import video_info
             vi = video_info(p)

@@ -149,6 +149,10 @@ def _need(path, what):
     if not path.is_file(): raise FileNotFoundError(f"{path}: missing {what}")
     return path
 
+def _csv_rows(path):
+    "The rows of a CSV file as dicts; the file is closed once read."
+    with open(path, newline='') as f: return list(csv.DictReader(f))
+
 def _label_of(classes, name, file, n=None):
     try: return classes.index(name)
     except ValueError:
@@ -241,12 +245,12 @@ class Kinetics400(VideoClipDataset):
     def __init__(self, root, subset='train', csv_file=None, video_dir=None, classes=None, **kw):
         root = Path(root)
         csv_file = Path(csv_file) if csv_file else next((p for p in [root/'annotations'/f'{subset}.csv', root/f'{subset}.csv'] if p.exists()), root/f'{subset}.csv')
-        rows = list(csv.DictReader(_need(csv_file, f'{subset} annotation CSV').open()))
+        rows = _csv_rows(_need(csv_file, f'{subset} annotation CSV'))
         if not rows: raise ValueError(f"{csv_file}: no videos listed (an empty CSV)")
         if rows and not {'label', 'youtube_id', 'time_start', 'time_end'} <= set(rows[0]):
             raise ValueError(f"{csv_file}: expected columns label,youtube_id,time_start,time_end,split, got {list(rows[0])}")
         train_csv = next((p for p in [root/'annotations'/'train.csv', root/'train.csv'] if p.exists()), csv_file)
-        classes = list(classes) if classes is not None else sorted({r['label'] for r in csv.DictReader(train_csv.open())})
+        classes = list(classes) if classes is not None else sorted({r['label'] for r in _csv_rows(train_csv)})
         vdir = root/(video_dir or subset)
         items = [(vdir/r['label']/f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}.mp4",
                   _label_of(classes, r['label'], csv_file, n + 2)) for n, r in enumerate(rows)]

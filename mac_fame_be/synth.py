@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['SYNTH_FLIP_OK', 'MOTION_CLASSES', 'BG_FAMILIES', 'SPLITS', 'APPEARANCES', 'SHAPES', 'TEXTURES', 'FIXED_COLOUR',
            'SYNTH_PRESETS', 'SYNTH_VERSION', 'META_FIELDS', 'SynthConfig', 'synth_config', 'render_clip',
-           'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'check_synthmotion', 'read_synth_meta', 'synth_summary',
-           'synth_pairing']
+           'pool_context', 'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'check_synthmotion', 'read_synth_meta',
+           'synth_summary', 'synth_pairing']
 
 # %% ../nbs/01a_synth.ipynb #868e1c6f
-import contextlib, csv, glob, hashlib, json, math, os, shutil, tempfile, warnings
+import contextlib, csv, glob, hashlib, json, math, os, shutil, sys, tempfile, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
@@ -298,6 +298,15 @@ def _split_plan(cfg, seed):
         plan[split] = (labels, fam)
     return plan
 
+# %% ../nbs/01a_synth.ipynb #c8869ed8
+def pool_context(platform=None):
+    "The multiprocessing context for the worker processes: a `forkserver` (preloading this module) on Linux, `spawn` on Windows and macOS."
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith('linux'): return mp.get_context('spawn')
+    ctx = mp.get_context('forkserver')
+    ctx.set_forkserver_preload(['mac_fame_be.synth'])   # the workers fork from a server that has imported torch and PyAV
+    return ctx
+
 # %% ../nbs/01a_synth.ipynb #97239e67
 SYNTH_VERSION = 2   # 2: background colours follow the family (`bg_hue_spread`)
 
@@ -328,6 +337,7 @@ META_FIELDS = ('path', 'label', 'class', 'bg_family', 'bg_family_index', 'own_fa
 def _make_video(job):
     "Render, encode and store one video of a job list; returns its meta.csv row. Depends only on the job."
     root, cfg, seed, si, i, rel, lab, fam = job
+    cfg = SynthConfig(**cfg)   # jobs are plain data, so that any worker process can read them
     static = SPLITS[si] == 'test_static'
     clip, fg_mask, app = _render(lab, fam, cfg, np.random.default_rng([seed, si, 1, i]), static=static)
     write_video(Path(root) / rel, clip, fps=cfg.fps, threads='1', preset='veryfast')
@@ -368,12 +378,13 @@ def _generate(tmp, cfg, seed, num_workers, progress):
     for si, (split, (labels, fams)) in enumerate(_split_plan(cfg, seed).items()):
         for i, (lab, fam) in enumerate(zip(labels.tolist(), fams.tolist())):
             k = counters[(si, lab)] = counters.get((si, lab), 0) + 1
-            jobs.append((str(tmp), cfg, seed, si, i, _video_name(cfg.classes[lab], si, k), lab, fam))
+            jobs.append((str(tmp), asdict(cfg), seed, si, i, _video_name(cfg.classes[lab], si, k), lab, fam))
     n_workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
     bar = dict(total=len(jobs), desc='SynthMotion', disable=not progress, leave=False)
     if n_workers > 1:   # every video depends on its job only: the result does not depend on the workers
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context('fork'), initializer=torch.set_num_threads, initargs=(1,)) as ex:
-            rows = list(tqdm(ex.map(_make_video, jobs, chunksize=16), **bar))
+        from mac_fame_be.synth import _make_video as work   # by name: the workers import it (from a notebook, the exported copy)
+        with ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=torch.set_num_threads, initargs=(1,)) as ex:
+            rows = list(tqdm(ex.map(work, jobs, chunksize=16), **bar))
     else: rows = [_make_video(j) for j in tqdm(jobs, **bar)]
     (tmp / 'classInd.txt').write_text(''.join(f"{i + 1} {c}\n" for i, c in enumerate(cfg.classes)))
     for split in SPLITS:   # UCF101 list files: `path label`, 1-based labels
@@ -401,7 +412,8 @@ def check_synthmotion(root, record=None):
     except ValueError: return [f"{f} is not valid JSON"]
     if record is not None and {k: saved.get(k) for k in record} != record: return [f"{f} records another configuration"]
     if 'files' not in saved:   # written before manifests existed: check that every listed video and mask is there
-        try: rels = [r['path'] for r in csv.DictReader(open(root / 'meta.csv'))]
+        try:
+            with open(root / 'meta.csv', newline='') as f: rels = [r['path'] for r in csv.DictReader(f)]
         except OSError: return [f"{root / 'meta.csv'} is missing"]
         bad = [p for r in rels for p in (root / r, _mask_path(root, r)) if not p.is_file() or p.stat().st_size == 0]
         return [f"{len(bad)} files missing or empty, e.g. {bad[0]}"] if bad else []

@@ -30,6 +30,10 @@ def write_test_video(path, T=8, h=32, w=32, fps=25, gop=12, bframes=0, codec='li
         for p in s.encode(): c.mux(p)
     return path
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'dev: needs the development tools or the source tree (nbdev, nbconvert, build, '
+                            'the notebooks); CI\'s wheel stage runs the others with `-m "not dev"` on the installed wheel')
+
 @pytest.fixture
 def make_video(tmp_path):
     "Factory: `make_video(name='v.mp4', T=8, h=32, w=32, gop=12, bframes=0, ...)` -> path under tmp_path."

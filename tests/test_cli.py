@@ -45,3 +45,15 @@ def test_info_on_video_and_folder(synth_root):
     video = next(synth_root.rglob('*.mp4'))
     r = mfb('info', video)
     assert r.returncode == 0 and 'n_frames' in r.stdout and 'width' in r.stdout
+
+def test_synth_prints_the_whole_table(synth_root, capsys):
+    "pandas shortens a wide table to the terminal's width ('[5 rows x 7 columns]'): the CLI prints all of it."
+    import pandas as pd
+    from mac_fame_be.cli import main
+    with pd.option_context('display.max_columns', 3, 'display.width', 40):   # a narrow terminal
+        main(['synth', '--out', str(synth_root.parent), '--preset', 'small'])
+        main(['info', str(synth_root)])
+    out = capsys.readouterr().out
+    for col in ['videos', 'classes', 'families', 'own_family', 'static', 'min_per_class', 'max_per_class']:
+        assert out.count(col) >= 2, (col, out)   # once in each table
+    assert 'columns]' not in out and '...' not in out, out

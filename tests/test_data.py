@@ -1,5 +1,5 @@
 "Dataset layouts, bad layouts, skipped videos with worker processes, for mac_fame_be.data."
-import json, pickle, pytest, torch
+import gc, json, pickle, warnings, pytest, torch
 from pathlib import Path
 from conftest import write_test_video
 from fastai.learner import Learner
@@ -63,7 +63,11 @@ def test_kinetics400(tmp_path):
     (tmp_path/'train.csv').write_text('label,youtube_id,time_start,time_end,split\nabseiling,abc,14,24,train\nzumba,xyz,0,10,train\n')
     write_test_video(tmp_path/'train'/'abseiling'/'abc_000014_000024.mp4')
     write_test_video(tmp_path/'train'/'zumba'/'xyz_000000_000010.mp4')
-    ds = Kinetics400(tmp_path, n_frames=4)
+    with warnings.catch_warnings(record=True) as w:   # the CSV files are closed once read (no ResourceWarning)
+        warnings.simplefilter('always')
+        ds = Kinetics400(tmp_path, n_frames=4)
+        gc.collect()
+    assert [str(x.message) for x in w if issubclass(x.category, ResourceWarning)] == []
     assert ds.classes == ['abseiling', 'zumba'] and ds[1][1] == 1 and ds[1][0].shape == (3, 4, 32, 32)
 
 def corrupt_ds(tmp_path, **kw):

@@ -1,8 +1,10 @@
 """The repository's own promises: README generated from index.ipynb, the quickstart's two commands, the
-_quarto.yml link, the CI script using the README's commands."""
+one _quarto.yml (a plain file in nbs/), the CI script using the README's commands."""
 import configparser, os, re, subprocess, sys
+import pytest
 from pathlib import Path
 
+pytestmark = pytest.mark.dev   # needs the source tree and the development tools
 ROOT = Path(__file__).resolve().parents[1]
 
 def test_readme_is_generated_from_index():
@@ -24,10 +26,14 @@ def test_readme_quickstart_has_two_commands_and_ci_uses_them():
     assert test.strip() in ci, f'.ci/run does not run the README test command {test!r}'
     assert 'pip install -q -e ".[dev]"' in ci or 'pip install -e ".[dev]"' in ci
 
-def test_quarto_config_is_one_file_linked_from_nbs():
-    link = ROOT/'nbs'/'_quarto.yml'
-    assert link.is_symlink() and os.readlink(link) == '../_quarto.yml'
-    assert link.read_text() == (ROOT/'_quarto.yml').read_text()
+def test_quarto_config_is_one_plain_file_in_nbs():
+    "nbdev 2 reads nbs/_quarto.yml; a symbolic link there breaks on Windows clones, a second copy would drift."
+    q = ROOT/'nbs'/'_quarto.yml'
+    assert q.is_file() and not q.is_symlink() and 'metadata-files' in q.read_text()
+    assert not (ROOT/'_quarto.yml').exists()
+    # git stores it as a plain file (mode 100644), not a link (120000)
+    r = subprocess.run(['git', 'ls-files', '-s', 'nbs/_quarto.yml'], capture_output=True, text=True, cwd=ROOT)
+    if r.returncode == 0 and r.stdout: assert r.stdout.startswith('100644'), r.stdout
 
 def test_settings():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
@@ -43,3 +49,29 @@ def test_every_notebook_is_in_the_sidebar():
 def test_every_notebook_opens_in_colab():
     r = subprocess.run([sys.executable, str(ROOT/'tools'/'nb_colab.py'), '--check'], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+def test_readme_images_are_absolute_raw_links():
+    "The package index shows README.md away from the repository: images must be absolute links to files that exist."
+    sys.path.insert(0, str(ROOT/'tools'))
+    try: from make_readme import raw_url, absolute_images
+    finally: sys.path.pop(0)
+    base = raw_url()
+    assert base == 'https://raw.githubusercontent.com/mac-fame-be/mac_fame_be/main'
+    test_eq = lambda a, b: (a == b) or pytest.fail(f'{a!r} != {b!r}')
+    test_eq(absolute_images('![a](x/y.png) ![b](https://h/z.png) <img src="p.png" width="3">', 'B'),
+            '![a](B/x/y.png) ![b](https://h/z.png) <img src="B/p.png" width="3">')
+    text = (ROOT/'README.md').read_text()
+    imgs = re.findall(r'!\[[^\]]*\]\(([^)\s]+)', text) + re.findall(r'<img\b[^>]*?\bsrc="([^"]+)"', text)
+    assert imgs, 'README has no image'
+    assert not [u for u in imgs if not re.match(r'^https?://', u)], f'relative image links in README: {imgs}'
+    ours = [u for u in imgs if u.startswith(base + '/')]
+    assert ours, imgs   # the figures of index.ipynb
+    for u in ours: assert (ROOT/u[len(base) + 1:]).is_file(), f'README image {u} names no file in the repository'
+
+def test_ci_has_a_wheel_stage_on_the_newest_dependencies():
+    "Stage 2 of .ci/run: build (sdist, then wheel), a fresh venv without [dev] or pins, pip check, the library tests."
+    ci = (ROOT/'.ci'/'run').read_text()
+    stage2 = ci[ci.index('stage 2'):]
+    for part in ['-m build', 'python3 -m venv', 'mac_fame_be-*.whl', 'pip" check', '-m "not dev"', 'tools/versions.py']:
+        assert part in stage2, part
+    assert '[dev]' not in stage2 and '==' not in stage2

@@ -136,3 +136,12 @@ def test_family_colours():
     hues = [colorsys.rgb_to_hsv(*(c[~m].float().mean(0) / 255).tolist())[0]
             for c, m in (render_clip(0, bg_family=0, seed=s, config=wide) for s in range(12))]
     assert max(hues) - min(hues) > 0.3   # spread 1: any hue for any family
+
+def test_spawn_workers_give_the_same_files(roots, tmp_path, monkeypatch):
+    "Windows and macOS start the workers with `spawn` (no inherited state): the files are those of the fork run."
+    monkeypatch.setattr(synth, 'pool_context', lambda platform=None: synth.mp.get_context('spawn'))
+    c = make_synthmotion(tmp_path, num_workers=2, **TINY)
+    a = roots[0]
+    assert c.name == a.name
+    for f in [p.name for p in a.glob('*.txt')] + ['meta.csv', 'config.json']:
+        assert filecmp.cmp(a / f, c / f, shallow=False), f

@@ -14,14 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def process_notebooks():
-    "Run nbdev's docs processing (`_proc/`) and check that it picked up the top-level `_quarto.yml` through the link."
+    "Run nbdev's docs processing (`_proc/`) and check that it picked up `nbs/_quarto.yml`."
     import os
     os.chdir(ROOT)
     from nbdev.serve import proc_nbs
     proc_nbs(n_workers=0, force=True)
     proc = ROOT/'_proc'
     q = proc/'_quarto.yml'
-    assert q.exists() and q.read_text() == (ROOT/'_quarto.yml').read_text(), '_proc/_quarto.yml is not the top-level _quarto.yml'
+    assert q.exists() and q.read_text() == (ROOT/'nbs'/'_quarto.yml').read_text(), '_proc/_quarto.yml is not nbs/_quarto.yml'
     return proc
 
 _md_link = re.compile(r'(!?)\[[^\]]*\]\(([^)\s]+)[^)]*\)')
