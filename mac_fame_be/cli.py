@@ -238,8 +238,8 @@ def main(argv=None):
     try:
         for opt in ('out', 'data'):                 # output folders: a file or a read-only place is refused up front
             if getattr(args, opt, None) is not None:
-                try: prepare_out(getattr(args, opt))
-                except ValueError as e: raise CLIError(f"--{opt}: {e}") from None
+                try: prepare_out(getattr(args, opt), f'--{opt}')
+                except ValueError as e: raise CLIError(str(e)) from None
         args._run(args)
     except (CLIError, ValueError, OSError, VideoError, NonFiniteLossError, KeyboardInterrupt) as e:
         msg = 'interrupted' if isinstance(e, KeyboardInterrupt) else error_message(e)

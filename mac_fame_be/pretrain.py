@@ -466,7 +466,8 @@ def read_checkpoint(path):
     if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
         with _safe_numpy(): ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    except Exception as e: raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}); expected a file "
+                                             "written by mfb pretrain, finetune or linear") from None
     if not isinstance(ck, dict) or not isinstance(ck.get('model'), dict):
         raise ValueError(f"{path}: not a checkpoint (expected a dict with a 'model' state dict)")
     return ck
@@ -702,14 +703,14 @@ def check_run_args(bs=None, num_workers=0, n_frames=16, size=None, stride=1):
         if v is None and name == 'size': continue
         for x in (v if isinstance(v, (tuple, list)) else [v]): _check_int(name, x, 1)
 
-def prepare_out(out):
-    "Create the output folder `out`; a `ValueError` when it is a file or cannot be written."
+def prepare_out(out, name='out'):
+    "Create the output folder `out`; a `ValueError` (naming it `name`) when it is a file or cannot be written."
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out): pass
-    except FileExistsError: raise ValueError(f"out '{out}' is a file, expected a folder") from None
-    except OSError as e: raise ValueError(f"out '{out}' is not a writable folder ({e.strerror or type(e).__name__})") from None
+    except FileExistsError: raise ValueError(f"{name} '{out}' is a file, expected a folder") from None
+    except OSError as e: raise ValueError(f"{name} '{out}' is not a writable folder ({e.strerror or type(e).__name__})") from None
     return out
 
 DEFAULT_BS = 32
