@@ -234,11 +234,11 @@ def main(argv=None):
         p.print_help()
         return 0
     from mac_fame_be.video import VideoError
-    from mac_fame_be.pretrain import NonFiniteLossError, prepare_out
+    from mac_fame_be.pretrain import NonFiniteLossError, check_out
     try:
         for opt in ('out', 'data'):                 # output folders: a file or a read-only place is refused up front
             if getattr(args, opt, None) is not None:
-                try: prepare_out(getattr(args, opt), f'--{opt}')
+                try: check_out(getattr(args, opt), f'--{opt}')
                 except ValueError as e: raise CLIError(str(e)) from None
         args._run(args)
     except (CLIError, ValueError, OSError, VideoError, NonFiniteLossError, KeyboardInterrupt) as e:

@@ -27,7 +27,7 @@ from .augment import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
 from .pretrain import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,
                                   load_checkpoint, dataset_from_name, check_clip_size, unwrap, _pick_device, _short_side,
-                                  read_checkpoint, check_resume, check_run_args, prepare_out, fit_bs, _is_num)
+                                  read_checkpoint, check_resume, check_run_args, check_out, fit_bs, _is_num)
 from fastai.optimizer import SGD
 
 # %% ../nbs/08_finetune.ipynb #e4408920
@@ -178,7 +178,7 @@ FINETUNE_SYNTH_RECIPE = dict(flip_p=0., epochs=20)
 
 def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
          train_subset, test_subset, n_clips, resume, progress, synth_preset, kw):
-    device, out = _pick_device(device), prepare_out(out)
+    device, out = _pick_device(device), check_out(out)
     check_run_args(bs, num_workers, n_frames, size, stride)
     check_optim(epochs, lr)
     if arch is None: arch = (read_checkpoint(checkpoint).get('arch') if checkpoint else None) or 'tiny3d'
@@ -209,6 +209,7 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
         print(f"resuming {resume} at epoch {learn.resume_epoch} of {learn.cfg['epochs']}")
     ckpt, rank0 = out / 'checkpoint.pth', rank_distrib() == 0
     if rank0:
+        out.mkdir(parents=True, exist_ok=True)
         print(f"{kind}: {json.dumps(learn.cfg, default=list)}")
         (out / 'config.json').write_text(json.dumps(learn.cfg, indent=1, default=list))
     cbs = [ResumableCSVLogger('log.csv', append=resume is not None),

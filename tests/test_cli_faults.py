@@ -127,13 +127,13 @@ def test_bad_values_one_line(capsys, synth_root, tmp_path):
              (['--set', 'tau=abc'], ['tau must be a finite number', "'abc'"]),
              (['--method', 'be', '--set', 'gamma=2'], ['gamma must be in [0, 1], got 2']),
              (['--out', f], ['--out', 'is a file']),
-             (['--out', f/'sub'], ['--out', 'not a writable folder']),
+             (['--out', f/'sub'], ['--out', 'cannot be created', 'is a file']),
              (['--resume', f], ['not a readable checkpoint'])]
     for extra, words in cases:
         out = ['--out', tmp_path/'run'] if '--out' not in extra else []
         rc, so, err = run_main(capsys, 'pretrain', *common, *out, *extra)
         _one_line(rc, err, *words)
-        assert not (tmp_path/'run'/'log.csv').exists()   # refused before training
+        assert not (tmp_path/'run').exists()             # refused before anything is created
     assert run_main(capsys, 'finetune', '--root', synth_root, '--out', f)[0] == 2
 
 def test_resume_checks_the_checkpoint(capsys, synth_root, tmp_path):
