@@ -180,3 +180,10 @@ def test_checkpoints_load_as_tensors_only(synth_root, tmp_path):
         def __reduce__(self): return (os.system, ('echo pwned',))
     torch.save({'model': {}, 'x': Evil()}, tmp_path/'evil.pth')
     with pytest.raises(ValueError, match='not a readable checkpoint'): pt.read_checkpoint(tmp_path/'evil.pth')
+
+def test_bench_log_has_no_bar_fragments(synth_root, tmp_path, capsys):
+    "The benchmark with progress on, stdout not a terminal: its own lines, no (hidden) bars writing '█'."
+    from mac_fame_be.benchmark import bench
+    bench(seeds=1, methods=('random', 'moco'), out=tmp_path, root=synth_root, progress=True, epochs=1, bs=8, n_clips=2, sup_steps=2)
+    out = capsys.readouterr().out
+    assert 'moco seed 0' in out and '█' not in out
