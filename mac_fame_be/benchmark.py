@@ -20,7 +20,7 @@ from torch import nn
 import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 
-from .synth import make_synthmotion
+from .synth import make_synthmotion, interactive
 from .data import UCF101, InMemoryClips, video_dls
 from .augment import VideoAugment
 from .models import create_backbone, ClassifierHead
@@ -150,7 +150,7 @@ def train_supervised(ds, n_classes, arch='tiny3d', epochs=60, bs=32, lr=3e-3, wd
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * len(dl), pct_start=0.2)
     model.train()
-    for _ in progress_bar(range(epochs), display=progress, leave=False):
+    for _ in (progress_bar(range(epochs), leave=False) if progress and interactive() else range(epochs)):
         for x, y in dl:
             loss = F.cross_entropy(model(aug(x.float() / 255, generator=g)), y)
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
@@ -285,7 +285,7 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
     todo = [(seed, m) for seed in range(seeds) for m in methods if (m, seed) not in done]
     if todo:
         splits = load_synth_splits(root, s['n_frames'], s['stride'], s['size'], s['n_clips'])
-        for seed, m in progress_bar(todo, display=progress):
+        for seed, m in (progress_bar(todo) if progress and interactive() else todo):   # no bar (not even hidden) in a log
             t0 = time.time()
             model = bench_model(m, splits, seed, s['arch'], s['epochs'], s['sup_steps'], s['bs'], progress=False, **(overrides or {}))
             row = dict(method=m, seed=seed, **evaluate_features(split_features(model, splits), seed=seed))

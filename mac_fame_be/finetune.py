@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FINETUNE_SYNTH_RECIPE', 'backbone_from_checkpoint', 'get_backbone', 'VideoClassifier', 'LinearProbe', 'ClipViews',
-           'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'predict_clips', 'clip_accuracy', 'run_finetune',
-           'run_linear']
+           'check_optim', 'partial_sgd', 'finetune_learner', 'linear_probe_learner', 'predict_clips', 'clip_accuracy',
+           'run_finetune', 'run_linear']
 
 # %% ../nbs/08_finetune.ipynb #6cc42555
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
@@ -27,7 +27,8 @@ from .data import video_dls, SkippedVideosCallback, LeaveOutFailed, collate_kept
 from .augment import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
 from .pretrain import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,
-                                  load_checkpoint, dataset_from_name, check_clip_size, unwrap, _pick_device, _short_side)
+                                  load_checkpoint, dataset_from_name, check_clip_size, unwrap, _pick_device, _short_side,
+                                  read_checkpoint, check_resume, check_run_args, check_out, fit_bs, _is_num)
 from fastai.optimizer import SGD
 
 # %% ../nbs/08_finetune.ipynb #e4408920
@@ -36,11 +37,8 @@ _PREFIXES = ('moco.query_encoder.0.', 'backbone.')
 def backbone_from_checkpoint(path, arch=None):
     "The pretrained backbone in checkpoint `path` (pretraining: the query encoder's; finetuning: the classifier's)."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
-    try: ck = torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e: raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-    sd = ck.get('model', ck) if isinstance(ck, dict) else None
-    if not isinstance(sd, dict): raise ValueError(f"{path}: not a checkpoint (expected a dict with a 'model' state dict)")
+    ck = read_checkpoint(path)   # weights_only: tensors and plain containers
+    sd = ck['model']
     arch = arch or ck.get('arch')
     if arch is None: raise ValueError(f"{path}: the checkpoint does not name its architecture; pass arch=")
     for pre in _PREFIXES:
@@ -107,7 +105,16 @@ def _n_classes(dls, n_classes):
     if classes is None: raise ValueError("n_classes is needed: the training dataset has no .classes")
     return len(classes)
 
+def check_optim(epochs=None, lr=None, wd=None, mom=None):
+    "Raise a `ValueError` naming a bad number of epochs or optimiser setting (`None`: not given, not checked)."
+    if epochs is not None and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    for name, v, ok, want in (('lr', lr, lambda v: v > 0, '> 0'), ('wd', wd, lambda v: v >= 0, '>= 0'),
+                              ('mom', mom, lambda v: 0 <= v < 1, 'in [0, 1)')):
+        if v is not None and not (_is_num(v) and ok(v)): raise ValueError(f"{name} must be a finite number {want}, got {v!r}")
+
 def _learner(dls, model, lr, wd, mom, epochs, milestones, aug, crop, path, cbs):
+    check_optim(epochs, lr, wd, mom)
     for m in milestones:
         if not 0 < m < 1: raise ValueError(f"milestones must be fractions of the run in (0, 1), got {milestones}")
     T = getattr(dls.train.dataset, 'n_frames', None)
@@ -178,16 +185,19 @@ FINETUNE_SYNTH_RECIPE = dict(flip_p=0., epochs=20)
 
 def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
          train_subset, test_subset, n_clips, resume, progress, synth_preset, kw):
-    device, out = _pick_device(device), Path(out)
-    if checkpoint is not None and not Path(checkpoint).is_file(): raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    if arch is None:
-        arch = (torch.load(checkpoint, map_location='cpu', weights_only=False).get('arch') if checkpoint else None) or 'tiny3d'
+    device, out = _pick_device(device), check_out(out)
+    check_run_args(bs, num_workers, n_frames, size, stride)
+    check_optim(epochs, lr)
+    if arch is None: arch = (read_checkpoint(checkpoint).get('arch') if checkpoint else None) or 'tiny3d'
+    elif checkpoint is not None: read_checkpoint(checkpoint)
+    ck = read_checkpoint(resume) if resume is not None else None
+    if ck is not None: check_resume(ck, resume, None, kind=kind, arch=arch, dataset=dataset)
     kw = dict(kw)      # frame_crop: centre square every frame is cropped to (videos of mixed aspect ratios)
     common = dict(n_frames=n_frames, stride=stride, size=size, seed=seed, synth_preset=synth_preset, progress=progress,
                   frame_crop=kw.pop('frame_crop', None))
     train_ds = dataset_from_name(dataset, root, subset=train_subset, **common)
     test_ds = dataset_from_name(dataset, root, subset=test_subset, **common)
-    if len(train_ds) < bs: raise ValueError(f"bs={bs} is larger than the {len(train_ds)} training videos of {dataset}")
+    bs = fit_bs(bs, len(train_ds), dataset)
     if dataset == 'synthmotion':
         for k, v in FINETUNE_SYNTH_RECIPE.items(): kw.setdefault(k, v)
     side = _short_side(train_ds)
@@ -202,9 +212,10 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
     learn = make(dls, checkpoint, arch=arch, path=out, cbs=[SkippedVideosCallback()], **kw)
     learn.cfg.update(dataset=dataset, checkpoint=str(checkpoint) if checkpoint else None, n_frames=n_frames, size=size, bs=bs,
                      frame_crop=common['frame_crop'])
-    if resume is not None:
-        if not Path(resume).is_file(): raise FileNotFoundError(f"checkpoint to resume not found: {resume}")
-        load_checkpoint(learn, resume)
+    if ck is not None:
+        check_resume(ck, resume, learn.cfg, kind=kind, arch=arch, dataset=dataset)
+        load_checkpoint(learn, ck)
+        print(f"resuming {resume} at epoch {learn.resume_epoch} of {learn.cfg['epochs']}")
     ckpt, rank0 = out / 'checkpoint.pth', rank_distrib() == 0
     if rank0:
         out.mkdir(parents=True, exist_ok=True)
@@ -231,14 +242,14 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
               f" evaluated, {n_out} videos skipped)")
     return res
 
-def run_finetune(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=32, lr=None, device=None,
+def run_finetune(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=None, lr=None, device=None,
                  out='runs/finetune', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
                  test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
     "Finetune (a checkpoint's backbone, or random `arch`) on `dataset`; returns `checkpoint`, `clip_top1`, `logits` paths/values."
     return _run('finetune', dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride,
                 seed, train_subset, test_subset, n_clips, resume, progress, synth_preset, kw)
 
-def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=32, lr=None, device=None,
+def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=None, lr=None, device=None,
                out='runs/linear', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
                test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
     "Linear probe (a checkpoint's frozen backbone, or random `arch`) on `dataset`; like `run_finetune`."

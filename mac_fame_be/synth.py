@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SYNTH_FLIP_OK', 'MOTION_CLASSES', 'BG_FAMILIES', 'SPLITS', 'APPEARANCES', 'SHAPES', 'TEXTURES', 'FIXED_COLOUR',
            'SYNTH_PRESETS', 'SYNTH_VERSION', 'META_FIELDS', 'SynthConfig', 'synth_config', 'render_clip',
-           'pool_context', 'save_fg_mask', 'load_fg_mask', 'make_synthmotion', 'check_synthmotion', 'read_synth_meta',
-           'synth_summary', 'synth_pairing']
+           'pool_context', 'interactive', 'progress_iter', 'save_fg_mask', 'load_fg_mask', 'make_synthmotion',
+           'check_synthmotion', 'read_synth_meta', 'synth_summary', 'synth_pairing']
 
 # %% ../nbs/01a_synth.ipynb #868e1c6f
 import contextlib, csv, glob, hashlib, json, math, os, shutil, sys, tempfile, warnings
@@ -307,6 +307,26 @@ def pool_context(platform=None):
     ctx.set_forkserver_preload(['mac_fame_be.synth'])   # the workers fork from a server that has imported torch and PyAV
     return ctx
 
+# %% ../nbs/01a_synth.ipynb #5f92da5c
+def interactive():
+    "True where a progress bar can redraw itself: a notebook, or stdout is a terminal (not a pipe, a log file or CI)."
+    from fastprogress.fastprogress import IN_NOTEBOOK
+    if IN_NOTEBOOK: return True
+    try: return bool(sys.stdout.isatty())
+    except (AttributeError, ValueError): return False
+
+def progress_iter(it, total, desc, enabled=True, n_lines=4):
+    "`it` with a tqdm bar where `interactive()`, else about `n_lines` plain lines `desc: k/total`; silent if not `enabled`."
+    if not enabled: return it
+    if interactive(): return tqdm(it, total=total, desc=desc, leave=False)
+    return _plain_progress(it, total, desc, n_lines)
+
+def _plain_progress(it, total, desc, n_lines):
+    step = max(1, math.ceil(total / n_lines))
+    for k, x in enumerate(it, 1):
+        yield x
+        if k % step == 0 or k == total: print(f"{desc}: {k}/{total}", flush=True)
+
 # %% ../nbs/01a_synth.ipynb #97239e67
 SYNTH_VERSION = 2   # 2: background colours follow the family (`bg_hue_spread`)
 
@@ -380,12 +400,12 @@ def _generate(tmp, cfg, seed, num_workers, progress):
             k = counters[(si, lab)] = counters.get((si, lab), 0) + 1
             jobs.append((str(tmp), asdict(cfg), seed, si, i, _video_name(cfg.classes[lab], si, k), lab, fam))
     n_workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
-    bar = dict(total=len(jobs), desc='SynthMotion', disable=not progress, leave=False)
+    bar = dict(total=len(jobs), desc='SynthMotion', enabled=progress)
     if n_workers > 1:   # every video depends on its job only: the result does not depend on the workers
         from mac_fame_be.synth import _make_video as work   # by name: the workers import it (from a notebook, the exported copy)
         with ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=torch.set_num_threads, initargs=(1,)) as ex:
-            rows = list(tqdm(ex.map(work, jobs, chunksize=16), **bar))
-    else: rows = [_make_video(j) for j in tqdm(jobs, **bar)]
+            rows = list(progress_iter(ex.map(work, jobs, chunksize=16), **bar))
+    else: rows = [_make_video(j) for j in progress_iter(jobs, **bar)]
     (tmp / 'classInd.txt').write_text(''.join(f"{i + 1} {c}\n" for i, c in enumerate(cfg.classes)))
     for split in SPLITS:   # UCF101 list files: `path label`, 1-based labels
         items = sorted((r['path'], r['label']) for r in rows if r['split'] == split)
