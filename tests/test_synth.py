@@ -51,16 +51,19 @@ def test_pairing(roots):
     assert synth_pairing(root, 'test_static').values.trace() == 8
     with pytest.raises(ValueError, match='nosplit'): synth_pairing(root, 'nosplit')
 
-def test_deterministic(roots):
-    a, b = roots
-    assert a.name == b.name   # same config and seed: same key, whatever the workers
+def assert_same_lists(a, b):
+    """Two generations agree on every list file, meta.csv and config.json's configuration. The manifest in config.json
+    records each folder's own byte sizes, which differ when x264 writes other bytes for the same frames (see below)."""
     for f in [p.name for p in a.glob('*.txt')] + ['meta.csv']:
         assert filecmp.cmp(a / f, b / f, shallow=False), f
-    # config.json: the same configuration; its file manifest (sizes and their digest) describes each folder's own
-    # bytes, which differ when x264 does (see below), so only the list of files must agree
     ca, cb = (json.loads((r / 'config.json').read_text()) for r in (a, b))
     assert {k: v for k, v in ca.items() if k != 'files'} == {k: v for k, v in cb.items() if k != 'files'}
     assert ca['files']['n_files'] == cb['files']['n_files']
+
+def test_deterministic(roots):
+    a, b = roots
+    assert a.name == b.name   # same config and seed: same key, whatever the workers
+    assert_same_lists(a, b)
     for rel in read_synth_meta(a).path:
         assert torch.equal(load_fg_mask(a, rel), load_fg_mask(b, rel))
         x, y = read_clip(a / rel, range(16)), read_clip(b / rel, range(16))
@@ -148,5 +151,4 @@ def test_spawn_workers_give_the_same_files(roots, tmp_path, monkeypatch):
     c = make_synthmotion(tmp_path, num_workers=2, **TINY)
     a = roots[0]
     assert c.name == a.name
-    for f in [p.name for p in a.glob('*.txt')] + ['meta.csv', 'config.json']:
-        assert filecmp.cmp(a / f, c / f, shallow=False), f
+    assert_same_lists(a, c)
