@@ -258,7 +258,7 @@ def main(argv=None):
         p.print_help()
         return 0
     from mac_fame_be.video import VideoError
-    from mac_fame_be.pretrain import NonFiniteLossError, check_out
+    from mac_fame_be.train import NonFiniteLossError, check_out
     try:
         for opt in ('out', 'data'):                 # output folders: a file or a read-only place is refused up front
             if getattr(args, opt, None) is not None:
