@@ -25,7 +25,7 @@ from .data import UCF101, InMemoryClips, video_dls
 from .augment import VideoAugment
 from .models import create_backbone, ClassifierHead
 from .evaluate import extract_features, recall_at_k, knn_accuracy
-from .pretrain import pretrain_learner, parse_method, PretrainConfig, SYNTH_RECIPE, run_pretrain
+from .pretrain import pretrain_learner, parse_method, data_mode, PretrainConfig, SYNTH_RECIPE, run_pretrain
 
 # %% ../nbs/11_benchmark.ipynb #1bcee8b2
 EVAL_SPLITS = ('test_iid', 'test_swapped', 'test_static')
@@ -201,7 +201,7 @@ def check_method(method):
 
 def pretrain_backbone(train_ds, method, seed=0, arch='tiny3d', epochs=20, bs=32, progress=True, **overrides):
     "Pretrain `arch` with `method` on the in-memory split `train_ds` (labels unused), `SYNTH_RECIPE` + `overrides`; returns the backbone."
-    mode = 'two_clips' if 'fame' in parse_method(method) else 'clip'
+    mode = data_mode(method)
     _seed_all(seed)
     dls = video_dls(with_mode(train_ds, mode), bs=bs, n_inp=2 if mode == 'two_clips' else 1)
     crop = with_mode(train_ds, 'clip')[0][0].shape[-1]
