@@ -183,7 +183,7 @@ def clip_accuracy(clip_logits, labels):
 # %% ../nbs/08_finetune.ipynb #9a988b3f
 FINETUNE_SYNTH_RECIPE = dict(flip_p=0., epochs=20)
 
-def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
+def _run(kind, *, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
          train_subset, test_subset, n_clips, resume, progress, synth_preset, kw):
     device, out = pick_device(device), check_out(out)
     check_run_args(bs, num_workers, n_frames, size, stride)
@@ -246,12 +246,14 @@ def run_finetune(dataset='synthmotion', root=None, arch=None, checkpoint=None, e
                  out='runs/finetune', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
                  test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
     "Finetune (a checkpoint's backbone, or random `arch`) on `dataset`; returns `checkpoint`, `clip_top1`, `logits` paths/values."
-    return _run('finetune', dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride,
-                seed, train_subset, test_subset, n_clips, resume, progress, synth_preset, kw)
+    return _run('finetune', dataset=dataset, root=root, arch=arch, checkpoint=checkpoint, epochs=epochs, bs=bs, lr=lr, device=device, out=out,
+                n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
+                test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset, kw=kw)
 
 def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=None, lr=None, device=None,
                out='runs/linear', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
                test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
     "Linear probe (a checkpoint's frozen backbone, or random `arch`) on `dataset`; like `run_finetune`."
-    return _run('linear', dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride,
-                seed, train_subset, test_subset, n_clips, resume, progress, synth_preset, kw)
+    return _run('linear', dataset=dataset, root=root, arch=arch, checkpoint=checkpoint, epochs=epochs, bs=bs, lr=lr, device=device, out=out,
+              n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
+              test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset, kw=kw)

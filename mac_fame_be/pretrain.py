@@ -442,8 +442,9 @@ def _recipe(dataset, train_ds, cfg_overrides):
     if 'crop' not in cfg_overrides and side < 112: rec['crop'] = side
     return {**rec, **cfg_overrides}
 
-def _setup(dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out=None,
+def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out=None,
            synth_preset='default', progress=True, frame_crop=None):
+    "The learner of a pretraining run (keyword arguments only: `run_pretrain`'s and `doctor`'s), its data read or generated."
     methods = parse_method(method)
     device = pick_device(device)
     check_run_args(bs, num_workers, n_frames, size, stride)
@@ -474,8 +475,9 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
     if resume is not None:
         ck = read_checkpoint(resume)
         check_resume(ck, resume, None, **run)          # the cheap checks before any data is read
-    learn = _setup(dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out,
-                   synth_preset, progress, frame_crop)
+    learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=lr, device=device, n_frames=n_frames, size=size,
+                   num_workers=num_workers, stride=stride, seed=seed, epochs=epochs, overrides=overrides, out=out,
+                   synth_preset=synth_preset, progress=progress, frame_crop=frame_crop)
     cfg, ckpt, bs = learn.cfg, out / 'checkpoint.pth', learn.dls.train.bs
     if resume is not None:
         check_resume(ck, resume, cfg, **run)
@@ -501,8 +503,8 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
            size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, **overrides):
     "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table."
-    learn = _setup(dataset, root, arch, method, bs, None, device, n_frames, size, num_workers, stride, seed, None, overrides,
-                   out=Path(tempfile.mkdtemp(prefix='mfb-doctor-')), synth_preset=synth_preset, progress=False,
+    learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=None, device=device, n_frames=n_frames, size=size,
+                   num_workers=num_workers, stride=stride, seed=seed, epochs=None, overrides=overrides, out=Path(tempfile.mkdtemp(prefix='mfb-doctor-')), synth_preset=synth_preset, progress=False,
                    frame_crop=frame_crop)
     tp = ThroughputCallback()
     n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
