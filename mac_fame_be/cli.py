@@ -156,7 +156,7 @@ def _pretrain(args):
     kw, over = _train_kwargs(args), parse_overrides(args.set)
     method = args.method
     if args.recipe:                             # the recipe's values are defaults; explicit arguments win
-        from mac_fame_be.benchmark import get_recipe
+        from mac_fame_be.recipes import get_recipe
         changes = {k: kw.pop(k) for k in ('dataset', 'arch', 'n_frames', 'bs', 'lr', 'epochs') if k in kw}
         r = get_recipe(args.recipe, **changes, **over)
         cfg = dict(r['config'])
@@ -258,7 +258,7 @@ def main(argv=None):
         p.print_help()
         return 0
     from mac_fame_be.video import VideoError
-    from mac_fame_be.pretrain import NonFiniteLossError, check_out
+    from mac_fame_be.train import NonFiniteLossError, check_out
     try:
         for opt in ('out', 'data'):                 # output folders: a file or a read-only place is refused up front
             if getattr(args, opt, None) is not None:

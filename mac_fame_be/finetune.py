@@ -26,9 +26,9 @@ from .video import VideoError
 from .data import video_dls, SkippedVideosCallback, LeaveOutFailed, collate_kept
 from .augment import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
-from .pretrain import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,
-                                  load_checkpoint, dataset_from_name, check_clip_size, unwrap, _pick_device, _short_side,
-                                  read_checkpoint, check_resume, check_run_args, check_out, fit_bs, _is_num)
+from .train import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,
+                               load_checkpoint, dataset_from_name, check_clip_size, unwrap, pick_device, short_side,
+                               read_checkpoint, check_resume, check_run_args, check_out, fit_bs, is_num)
 from fastai.optimizer import SGD
 
 # %% ../nbs/08_finetune.ipynb #e4408920
@@ -111,7 +111,7 @@ def check_optim(epochs=None, lr=None, wd=None, mom=None):
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     for name, v, ok, want in (('lr', lr, lambda v: v > 0, '> 0'), ('wd', wd, lambda v: v >= 0, '>= 0'),
                               ('mom', mom, lambda v: 0 <= v < 1, 'in [0, 1)')):
-        if v is not None and not (_is_num(v) and ok(v)): raise ValueError(f"{name} must be a finite number {want}, got {v!r}")
+        if v is not None and not (is_num(v) and ok(v)): raise ValueError(f"{name} must be a finite number {want}, got {v!r}")
 
 def _learner(dls, model, lr, wd, mom, epochs, milestones, aug, crop, path, cbs):
     check_optim(epochs, lr, wd, mom)
@@ -183,9 +183,9 @@ def clip_accuracy(clip_logits, labels):
 # %% ../nbs/08_finetune.ipynb #9a988b3f
 FINETUNE_SYNTH_RECIPE = dict(flip_p=0., epochs=20)
 
-def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
+def _run(kind, *, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
          train_subset, test_subset, n_clips, resume, progress, synth_preset, kw):
-    device, out = _pick_device(device), check_out(out)
+    device, out = pick_device(device), check_out(out)
     check_run_args(bs, num_workers, n_frames, size, stride)
     check_optim(epochs, lr)
     if arch is None: arch = (read_checkpoint(checkpoint).get('arch') if checkpoint else None) or 'tiny3d'
@@ -200,7 +200,7 @@ def _run(kind, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_f
     bs = fit_bs(bs, len(train_ds), dataset)
     if dataset == 'synthmotion':
         for k, v in FINETUNE_SYNTH_RECIPE.items(): kw.setdefault(k, v)
-    side = _short_side(train_ds)
+    side = short_side(train_ds)
     if side < 112: kw.setdefault('crop', side)
     if epochs is not None: kw['epochs'] = epochs
     if lr is not None: kw['lr'] = lr
@@ -246,12 +246,14 @@ def run_finetune(dataset='synthmotion', root=None, arch=None, checkpoint=None, e
                  out='runs/finetune', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
                  test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
     "Finetune (a checkpoint's backbone, or random `arch`) on `dataset`; returns `checkpoint`, `clip_top1`, `logits` paths/values."
-    return _run('finetune', dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride,
-                seed, train_subset, test_subset, n_clips, resume, progress, synth_preset, kw)
+    return _run('finetune', dataset=dataset, root=root, arch=arch, checkpoint=checkpoint, epochs=epochs, bs=bs, lr=lr, device=device, out=out,
+                n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
+                test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset, kw=kw)
 
 def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=None, lr=None, device=None,
                out='runs/linear', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
                test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
     "Linear probe (a checkpoint's frozen backbone, or random `arch`) on `dataset`; like `run_finetune`."
-    return _run('linear', dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride,
-                seed, train_subset, test_subset, n_clips, resume, progress, synth_preset, kw)
+    return _run('linear', dataset=dataset, root=root, arch=arch, checkpoint=checkpoint, epochs=epochs, bs=bs, lr=lr, device=device, out=out,
+              n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
+              test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset, kw=kw)

@@ -5,7 +5,7 @@ import pytest, torch
 from torch import nn
 from mac_fame_be.evaluate import (extract_features, recognition_accuracy, confusion_matrix, plot_confusion, recall_at_k,
                                   knn_accuracy, knn_predict, neighbour_agreement, show_retrieval, frame_strip,
-                                  center_crop)
+                                  central_crop)
 from mac_fame_be.cam import class_activation_map, grad_cam, show_cams, overlay_cam, mass_in_mask
 from mac_fame_be.models import create_backbone, ClassifierHead
 
@@ -49,7 +49,7 @@ def test_extract_features_dataset_and_loader_agree(tiny):
 
 def test_extract_features_transform_and_classifier(tiny):
     ds = UniformToy(n_videos=4, shape=(3, 4, 20, 20))
-    crop = lambda x: center_crop(x, 16)
+    crop = lambda x: central_crop(x, 16)
     model = nn.Sequential(tiny, ClassifierHead(tiny.num_features, 3))
     f, y, logits = extract_features(model, ds, n_clips=3, transform=crop, return_clips=True)
     assert logits.shape == (4, 3, 3)
@@ -80,8 +80,8 @@ def test_metrics_bad_input_and_edges():
     with pytest.raises(ValueError, match='labels must be in'): confusion_matrix(torch.tensor([0]), torch.tensor([-1]), 2)
     with pytest.raises(ValueError, match='same number'): confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 2)
     with pytest.raises(ValueError, match='V×N×K'): recognition_accuracy(torch.zeros(3, 4), y)
-    with pytest.raises(ValueError, match='size must be'): center_crop(torch.zeros(1, 3, 2, 8, 8), 0)
-    assert center_crop(torch.zeros(1, 3, 2, 8, 10), 8).shape == (1, 3, 2, 8, 8)
+    with pytest.raises(ValueError, match='size must be'): central_crop(torch.zeros(1, 3, 2, 8, 8), 0)
+    assert central_crop(torch.zeros(1, 3, 2, 8, 10), 8).shape == (1, 3, 2, 8, 8)
     assert neighbour_agreement(q, y, g, y, k=1, query_bg=y, gallery_bg=y) == dict(same_class=1.0, same_bg=1.0)
 
 

@@ -4,7 +4,7 @@ import numpy as np, pytest, torch
 from fastai.callback.core import Callback, CancelFitException
 from mac_fame_be.data import video_dls
 from mac_fame_be.pretrain import (pretrain_learner, load_checkpoint, CheckpointCallback, ResumableCSVLogger,
-                                  NonFiniteLossError, run_pretrain, doctor, dataset_from_name, PretrainConfig, STAGES)
+                                  NonFiniteLossError, run_pretrain, doctor, dataset_from_name, PretrainConfig, STAGES, data_mode)
 from mac_fame_be.finetune import run_finetune, run_linear, backbone_from_checkpoint, finetune_learner, linear_probe_learner
 
 warnings.filterwarnings('ignore', message='.*jit.script.*')
@@ -32,7 +32,7 @@ def _seed(s): random.seed(s); np.random.seed(s); torch.manual_seed(s)
 
 def _run(method, out, cbs=(), resume=None, seed=0):
     _seed(seed)
-    two = 'fame' in method
+    two = data_mode(method) == 'two_clips'
     dls = video_dls(RandomClips(two), bs=4, n_inp=2 if two else 1)
     learn = pretrain_learner(dls, method, 'tiny3d', path=out, queue_size=16, crop=24, epochs=2, lr=0.05)
     if resume is not None: load_checkpoint(learn, resume)

@@ -3,7 +3,7 @@ import csv, json, os
 import pytest, torch
 from mac_fame_be.synth import make_synthmotion
 from mac_fame_be.pretrain import StopAfter
-from mac_fame_be.benchmark import RECIPES, get_recipe, run_recipe, recipe_targets
+from mac_fame_be.recipes import RECIPES, get_recipe, run_recipe, recipe_targets
 
 TINY = dict(preset='small', size=32, n_frames=16, progress=False)
 # The clip is shrunk (4 frames of 32², batch 2, two steps) and, for CPU time, the backbone is tiny3d in the per-recipe
