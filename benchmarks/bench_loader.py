@@ -11,7 +11,8 @@ window; per core = clips/s ÷ workers. `ClipToFloat` is left out: in training it
 import argparse, os, statistics, time, av, numpy as np, torch
 from pathlib import Path
 from fastai.data.core import Pipeline
-from mac_fame_be.data import UCF101, VideoClipDataset, video_dls
+from mac_fame_be.data import UCF101, VideoClipDataset
+from mac_fame_be.loaders import video_dls
 from mac_fame_be.prepare import prepare_dataset
 
 GPU_GOAL = 600   # clips/s that R(2+1)D-18 at 16×112² trains at on one GPU (the figure)

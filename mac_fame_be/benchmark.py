@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 
 from .synth import make_synthmotion, interactive, SPLITS
-from .data import UCF101, InMemoryClips, video_dls
+from .data import UCF101, InMemoryClips
+from .loaders import video_dls
 from .augment import VideoAugment
 from .models import create_backbone, ClassifierHead
 from .evaluate import extract_features, recall_at_k, knn_accuracy

@@ -23,7 +23,8 @@ from fastai.metrics import accuracy
 from fastai.torch_core import rank_distrib, num_distrib
 
 from .video import VideoError
-from .data import video_dls, SkippedVideosCallback, LeaveOutFailed, collate_kept
+from .data import LeaveOutFailed, collate_kept
+from .loaders import video_dls, SkippedVideosCallback
 from .augment import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
 from .train import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,

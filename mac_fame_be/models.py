@@ -33,7 +33,7 @@ class ClipNormalize(nn.Module):
         if x.ndim != 5 or x.shape[1] != self.mean.shape[1]:
             raise ValueError(f"expected a clip batch B×{self.mean.shape[1]}×T×H×W, got shape {tuple(x.shape)}")
         if not x.is_floating_point(): raise ValueError(f"expected a float clip batch in [0, 1], got dtype {x.dtype}: convert uint8 clips (dataset items) with "
-                             "x.float() / 255 (data.ClipToFloat does it for DataLoader batches)")
+                             "x.float() / 255 (loaders.ClipToFloat does it for DataLoader batches)")
         return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
 # %% ../nbs/05_models.ipynb #550188a2
@@ -49,7 +49,7 @@ class VideoBackbone(nn.Module):
     def check_input(self, x):
         if x.ndim != 5: raise ValueError(f"expected a clip batch B×C×T×H×W, got shape {tuple(x.shape)}")
         if not x.is_floating_point(): raise ValueError(f"expected a float clip batch in [0, 1], got dtype {x.dtype}: convert uint8 clips (dataset items) with "
-                             "x.float() / 255 (data.ClipToFloat does it for DataLoader batches)")
+                             "x.float() / 255 (loaders.ClipToFloat does it for DataLoader batches)")
         T, H, W = x.shape[-3:]
         t, h, w = self.min_input
         if T < t or H < h or W < w:

@@ -29,7 +29,7 @@ from fastai.optimizer import SGD, Adam
 from fastai.torch_core import rank_distrib, num_distrib, to_device
 
 from .synth import interactive
-from .data import video_dls, SkippedVideosCallback
+from .loaders import video_dls, SkippedVideosCallback
 from .augment import VideoAugment, MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
 from .models import create_backbone, PretextHead
 from .losses import MoCo, alpha_ce_loss, alpha_accuracy, consistency_loss

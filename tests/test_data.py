@@ -4,8 +4,8 @@ from pathlib import Path
 from conftest import write_test_video
 from fastai.learner import Learner
 import fastai.callback.progress  # Learner.no_bar
-from mac_fame_be.data import (UCF101, HMDB51, Diving48, Kinetics400, InMemoryClips, VideoClipDataset, video_dls,
-                              SkippedVideosCallback, random_clip_indices)
+from mac_fame_be.data import UCF101, HMDB51, Diving48, Kinetics400, InMemoryClips, VideoClipDataset, random_clip_indices
+from mac_fame_be.loaders import video_dls, SkippedVideosCallback
 from mac_fame_be.video import VideoError
 
 def ucf(root):

@@ -125,7 +125,8 @@ def test_failed_test_video_is_left_out_cli(tmp_path):
 
 def test_worker_error_names_the_file(tmp_path):
     "An error in a loader worker used to read only 'Caught VideoError in DataLoader worker process 0'."
-    from mac_fame_be.data import VideoClipDataset, video_dls
+    from mac_fame_be.data import VideoClipDataset
+    from mac_fame_be.loaders import video_dls
     from mac_fame_be.video import VideoError
     items = [(write_test_video(tmp_path / f'v{k}.mp4', seed=k), k % 2) for k in range(2)]
     (tmp_path / 'v1.mp4').write_bytes(b'garbage' * 50)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.callback.core import Callback
 from mac_fame_be.synth import make_synthmotion
-from mac_fame_be.data import video_dls
+from mac_fame_be.loaders import video_dls
 from mac_fame_be.pretrain import pretrain_learner, dataset_from_name
 
 REF = Path(__file__).parent / 'data' / 'equivalence.json'

@@ -71,7 +71,7 @@ def test_library_imports_scan():
 SMOKE = '''
 import torch, mac_fame_be
 from mac_fame_be.video import write_video, read_clip
-from mac_fame_be.data import video_dls
+from mac_fame_be.loaders import video_dls
 from mac_fame_be.pretrain import pretrain_learner
 frames = torch.randint(0, 256, (4, 32, 32, 3), dtype=torch.uint8).numpy()
 write_video('v.mp4', frames, fps=4)
