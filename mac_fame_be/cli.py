@@ -204,14 +204,15 @@ subcommand('doctor', 'time each stage of a pretraining step (data, augmentation,
 # %% ../nbs/12_cli.ipynb #a2c566d8
 def _demo(args):
     from mac_fame_be.benchmark import demo
-    return demo(out=args.out, data=args.data, threads=args.threads)
+    return demo(out=args.out, data=args.data, seeds=args.seeds, threads=args.threads)
 
 def _demo_args(p):
     p.add_argument('--out', default='runs/demo', help='output folder (default: %(default)s)')
+    p.add_argument('--seeds', type=number(int, 1), default=1, help='number of seeds (default: %(default)s; each adds a few minutes)')
     p.add_argument('--data', default='data', help='where SynthMotion is generated and cached (default: %(default)s)')
     p.add_argument('--threads', type=number(int, 1), default=None, help="torch's CPU threads (default: torch's choice)")
 _demo.add_args = _demo_args
-subcommand('demo', 'the main job: SynthMotion, four methods pretrained and probed, table and chart (under 10 min on a CPU)')(_demo);
+subcommand('demo', 'the main job: MoCo, MAC, FAME and BE pretrained on SynthMotion and probed; a table, a sentence per method and a chart (under 10 min on a CPU)')(_demo);
 
 def _bench(args):
     from mac_fame_be.benchmark import bench
@@ -223,7 +224,7 @@ def _bench_args(p):
     p.add_argument('--data', default='data', help='where SynthMotion is generated and cached (default: %(default)s)')
     p.add_argument('--threads', type=number(int, 1), default=None, help="torch's CPU threads (default: torch's choice)")
 _bench.add_args = _bench_args
-subcommand('bench', 'the full background-bias benchmark on SynthMotion, mean ± std over seeds')(_bench);
+subcommand('bench', 'the full background-bias benchmark on SynthMotion, mean ± 95% interval over seeds')(_bench);
 
 # %% ../nbs/12_cli.ipynb #d4c1f9f1
 def _prepare(args):

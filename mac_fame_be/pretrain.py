@@ -318,7 +318,7 @@ def pretrain_learner(dls, method='moco', arch='tiny3d', cfg=None, path='.', cbs=
     return learn
 
 # %% ../nbs/07_pretrain.ipynb #4598450a
-SYNTH_RECIPE = dict(flip_p=0.0, blur_p=0.0, scale=(0.5, 1.0), queue_size=256, key_momentum=0.99, lr=0.05, epochs=20)
+SYNTH_RECIPE = dict(flip_p=0.0, blur_p=0.0, scale=(0.5, 1.0), queue_size=256, key_momentum=0.99, tau=0.1, lr=0.05, epochs=20)
 
 def _recipe(dataset, train_ds, cfg_overrides):
     "Dataset-dependent defaults (SynthMotion recipe; crop no larger than the frames) under the explicit overrides."

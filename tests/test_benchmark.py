@@ -17,9 +17,11 @@ def test_demo_end_to_end(root, tmp_path, capsys):
     out = tmp_path / 'demo'
     tab = demo(out=out, root=root, methods=('random', 'moco'), progress=False, **FAST)
     assert list(tab.index) == ['random', 'moco']
-    assert {'chart.png', 'summary.csv', 'results.jsonl'} <= {p.name for p in out.iterdir()}
+    assert {'chart.png', 'motion.png', 'summary.csv', 'results.jsonl'} <= {p.name for p in out.iterdir()}
     printed = capsys.readouterr().out
-    assert 'biased_swapped' in printed and '±' in printed and 'demo finished' in printed
+    assert 'biased_swapped' in printed and 'demo finished' in printed
+    assert '1 seed' in printed and '±' not in printed                   # one seed: no "± 0.00"
+    assert 'random init: ' in printed and 'MoCo: ' in printed and 'on swapped backgrounds' in printed   # a sentence per method
     df = read_results(out)
     assert len(df) == 2 and set(METRICS) <= set(df.columns)
     assert all(0 <= df[m].min() and df[m].max() <= 1 for m in METRICS if m != 'gap')
@@ -27,6 +29,7 @@ def test_demo_end_to_end(root, tmp_path, capsys):
     tab = bench(seeds=2, methods=('random',), out=out, root=root, progress=False, **FAST)
     assert len(read_results(out)) == 3
     assert tab.loc['random', ('seeds', '')] == 2 and tab.loc['random', ('unbiased_swapped', 'std')] >= 0
+    assert tab.loc['random', ('unbiased_swapped', 'ci95')] >= 0 and '±' in capsys.readouterr().out   # two seeds: an interval
 
 def test_bad_input(root, tmp_path):
     with pytest.raises(ValueError, match="method must be one of"): bench(methods=('simclr',), out=tmp_path, root=root)
