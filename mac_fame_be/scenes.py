@@ -140,7 +140,8 @@ def _anchored(name, T, S, f, x0, y0, ph):
         return S / 2 + 0.25 * S * np.cos(th), S / 2 + 0.25 * S * np.sin(th), one
     if name in ('Approach', 'Recede'): return xc + zero, yc + zero, 0.45 + 1.05 * (u if name == 'Approach' else 1 - u)
     if name == 'ZigZag': return run, yc + 0.14 * S * (4 * np.abs((4 * u * f + ph) % 1.0 - 0.5) - 1), one
-    return xc + 0.2 * S * np.sin(2 * np.pi * (2 * u * f + ph)), yc + zero, one   # Oscillate
+    if name == 'Oscillate': return xc + 0.2 * S * np.sin(2 * np.pi * (2 * u * f + ph)), yc + zero, one
+    raise ValueError(f"motion class must be one of {MOTION_CLASSES}, got {name!r}")
 
 
 # %% ../nbs/01a_scenes.ipynb #5b328f2d
