@@ -18,7 +18,7 @@ from torchvision.models import video as tvv
 from torchvision.models.video.resnet import VideoResNet, BasicBlock, Conv2Plus1D, R2Plus1dStem
 
 # %% ../nbs/05_models.ipynb #a050129e
-from .augment import KINETICS_MEAN, KINETICS_STD   # one home: the augment chapter (MAC blends in normalised space too)
+from .transforms import KINETICS_MEAN, KINETICS_STD   # one home: the clip augmentation chapter
 
 class ClipNormalize(nn.Module):
     "Normalise a `B×C×T×H×W` clip in [0,1] per channel: `(x - mean) / std`."

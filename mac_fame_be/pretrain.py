@@ -30,7 +30,8 @@ from fastai.torch_core import rank_distrib, num_distrib, to_device
 
 from .synth import interactive
 from .loaders import video_dls, SkippedVideosCallback
-from .augment import VideoAugment, MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
+from .transforms import VideoAugment
+from .augment import MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
 from .models import create_backbone, PretextHead
 from .losses import MoCo, alpha_ce_loss, alpha_accuracy, consistency_loss
 from .train import (is_num, pick_device, short_side, unwrap, check_clip_size, DATASETS, dataset_from_name,
