@@ -48,20 +48,23 @@ def _background(n, H, W, bg, bg_value, g):
 
 # %% ../nbs/00_toys.ipynb #2061049c
 def toy_clips(n=1, T=8, H=32, W=32, side=8, start=None, step=(0, 3), speed=(1, 4), bg='flat', bg_value=0.2,
-              fg_value=1.0, noise=0., wrap=False, seed=0):
+              fg_value=1.0, noise=0., border='clamp', seed=0):
     """`n` toy clips `n×3×T×H×W` in [0, 1] and their masks `n×T×H×W` (bool): a `side`×`side` square whose corner
     is at ⌊`start` + t·`step`⌋ (row, column; pairs or `n×2`; None: drawn, speeds in `speed`) in frame t, over
     a background `bg` ('flat' grey or RGB `bg_value`, 'colour', 'gradient', 'texture') with uniform pixel noise of
-    amplitude `noise`; the square is `fg_value` (a grey level, RGB, `n×3` or 'random'). Drawn from `seed`."""
+    amplitude `noise`; the square is `fg_value` (a grey level, RGB, `n×3` or 'random'). At the `border` it stays
+    whole ('clamp'), wraps around ('wrap') or slides out ('cut'). Drawn from `seed`."""
     for name, v in dict(n=n, T=T, H=H, W=W, side=side).items():
         if not (isinstance(v, int) and v >= 1): raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    if border not in ('clamp', 'wrap', 'cut'): raise ValueError(f"border must be 'clamp', 'wrap' or 'cut', got {border!r}")
     if side > min(H, W): raise ValueError(f"side must be at most min(H, W) = {min(H, W)}, got {side}")
     g = torch.Generator().manual_seed(seed)
     back = _background(n, H, W, bg, bg_value, g)[:, :, None].expand(n, 3, T, H, W)
     fg = torch.rand(n, 3, generator=g) if isinstance(fg_value, str) and fg_value == 'random' else _per_clip(fg_value, n, 3, 'fg_value')
     p = _path(n, T, torch.tensor([H, W]), side, start, step, speed, g)
     hi = torch.tensor([H - side, W - side])
-    p = (p % (hi + 1) if wrap else torch.minimum(p.clamp_min(0), hi)).long()
+    if border != 'cut': p = p % (hi + 1) if border == 'wrap' else torch.minimum(p.clamp_min(0), hi)
+    p = p.long()
     ys, xs = torch.arange(H), torch.arange(W)
     inside = lambda c, k: (c >= p[..., k, None]) & (c < p[..., k, None] + side)           # n×T×size
     mask = inside(ys, 0)[..., :, None] & inside(xs, 1)[..., None, :]                      # n×T×H×W
