@@ -14,6 +14,7 @@ import torch.nn.functional as F
 import kornia
 from kornia.enhance import (adjust_brightness_accumulative, adjust_contrast_with_mean_subtraction,
                             adjust_saturation_with_gray_subtraction, adjust_hue)
+from fastcore.basics import patch
 from .background import check_clip
 
 # %% ../nbs/03a_transforms.ipynb #639fa4c0
@@ -167,6 +168,20 @@ class VideoAugment(nn.Module):
     def forward(self, clip, generator=None):
         check_clip(clip)
         return self.apply(clip, self.draw_params(clip.shape[0], *clip.shape[-2:], clip.device, generator))
+
+# %% ../nbs/03a_transforms.ipynb #3a0c01c2
+@patch
+def staged(self: VideoAugment, clip, fn=None):
+    "`(clip, extra)`: the augmentation with `fn` (clip → `(clip, extra)`) between its spatial (crop, flip) and colour stages."
+    if fn is None: return self(clip), None
+    B, _, _, H, W = clip.shape
+    p = self.draw_params(B, H, W, clip.device)
+    x, extra = fn(self.spatial(clip, p))
+    # the crop goes once more through the (near-identity, ~1e-6) resampling of a full-frame box: kept bit for bit
+    ch, cw = self.crop
+    same = dict(boxes=torch.tensor([0., 0., cw - 1, ch - 1], device=clip.device).expand(B, 4),
+                flip=torch.zeros(B, dtype=torch.bool, device=clip.device))
+    return self.photometric(self.spatial(x, same), p), extra
 
 # %% ../nbs/03a_transforms.ipynb #18989a38
 def probe_augment(crop=112, scale=(0.2, 1.), flip_p=0.5):
