@@ -30,6 +30,7 @@ def _worker_error(e):
     try: return type(e)(f"{last[1]} ({m[1]})")
     except Exception: return None
 
+# %% ../nbs/01c_loaders.ipynb #bd9a1387
 class ClipDL(TfmdDL):
     "A fastai `TfmdDL` for clip datasets: fixed `n_inp`, and `show_batch` that shows clips."
     def __init__(self, dataset, n_inp=1, **kw):
@@ -64,6 +65,7 @@ class ClipDL(TfmdDL):
             title = f"{dataset.classes[lab]}" if lab is not None and hasattr(dataset, 'classes') and lab < len(dataset.classes) else None
             show_clip(x[k].float() if x.is_floating_point() else x[k].permute(1, 2, 3, 0), max_frames=max_frames, title=title, **kw)
 
+# %% ../nbs/01c_loaders.ipynb #4531cb78
 def video_dls(train_ds, valid_ds=None, bs=8, num_workers=0, device=None, n_inp=1, shuffle=True, drop_last=True,
               after_batch=None, persistent_workers=None, prefetch_factor=2, pin_memory=None, **kw) -> DataLoaders:
     """fastai `DataLoaders` for clip datasets: uint8 batches from `num_workers` processes (one torch thread each), each
@@ -93,6 +95,7 @@ def _check_cpu_threads(num_workers, device):
                       f"oversubscribed threads can make every step many times slower; use "
                       f"torch.set_num_threads({max(1, cores - num_workers)}) or fewer workers", stacklevel=2)
 
+# %% ../nbs/01c_loaders.ipynb #2894ca82
 def _skipped(ds):
     while ds is not None and not hasattr(ds, 'skipped'): ds = getattr(ds, 'dataset', None)
     return ds.skipped if ds is not None else None
@@ -136,6 +139,7 @@ def sample(self: ClipDL):
         if self._n_sampled > 1: self._epoch += 1; self._DataLoader__idxs = self.get_idxs()
     return (b for i, b in enumerate(self._DataLoader__idxs) if i // (self.bs or 1) % self.num_workers == self.offs)
 
+# %% ../nbs/01c_loaders.ipynb #b3f04a9e
 @patch
 def _iter_batches(self: ClipDL):
     "fastai's `__iter__`, except that with `persistent_workers` the worker processes live from one epoch to the next."

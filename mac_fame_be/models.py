@@ -153,6 +153,7 @@ class C3D(VideoBackbone):
 @register_backbone
 def c3d(**kwargs): return C3D(**kwargs)
 
+# %% ../nbs/05_models.ipynb #db1d3272
 class InceptionBlock3d(nn.Module):
     "Inception module inflated to 3D: 1×1 | 1×1→3×3 | 1×1→3×3 | pool→1×1, concatenated."
     def __init__(self, cin, c0, c1a, c1b, c2a, c2b, c3):

@@ -98,6 +98,7 @@ _COLOUR_STEPS = (_on_frames(adjust_brightness_accumulative), _contrast,
                  _on_frames(adjust_saturation_with_gray_subtraction),
                  _on_frames(lambda x, f: adjust_hue(x, f * 2 * math.pi)))
 
+# %% ../nbs/03a_transforms.ipynb #85d558ad
 class VideoAugment(nn.Module):
     """Basic clip augmentation, the same for every frame of a clip, different across clips.
     `crop` output size; `scale`, `ratio` of RandomResizedCrop; `jitter` = (brightness, contrast, saturation, hue)
@@ -130,44 +131,49 @@ class VideoAugment(nn.Module):
                     blur=r(B) < self.blur_p,
                     sigma=self.blur_sigma[0] + (self.blur_sigma[1] - self.blur_sigma[0]) * r(B))
 
-    def spatial(self, clip, params):
-        "The crop and flip of drawn `params` on `clip` `B×C×T×H×W` → `B×C×T×crop×crop`."
-        check_clip(clip)
-        H, W = clip.shape[-2:]
-        x0, y0, x1, y1 = params['boxes'].to(clip.dtype).unbind(-1)
-        flip = params['flip']
-        return rowcol(clip, interp_matrix(y0, y1, H, self.crop[0]),
-                      interp_matrix(torch.where(flip, x1, x0), torch.where(flip, x0, x1), W, self.crop[1]))
-
-    def photometric(self, x, params):
-        "The colour jitter, grayscale and blur of drawn `params` on the cropped clip `x` (a new tensor)."
-        check_clip(x)
-        x = x.clone()
-        _, C, T, h, w = x.shape
-        def on(key, fn):                       # run `fn` on the clips whose flag `key` is set
-            idx = params[key].nonzero()[:, 0]
-            if idx.numel(): x[idx] = fn(x[idx], idx)
-        def colour(y, idx):
-            f = params['factors'][idx].to(x.dtype).view(-1, 1, 1, 1, 1, 4)
-            y = y.clamp(0, 1)
-            for o in params['order'].tolist(): y = _COLOUR_STEPS[o](y, f[..., o])
-            return y.clamp(0, 1)
-        on('jitter', colour)
-        on('gray', lambda y, idx: kornia.color.rgb_to_grayscale(y.flatten(2, 3)).view(len(idx), 1, T, h, w).expand(-1, C, -1, -1, -1))
-        def blur(y, idx):
-            s = params['sigma'][idx].to(x.dtype)
-            Gy = blur_matrix(s, h, self.blur_kernel)
-            return rowcol(y, Gy, Gy if h == w else blur_matrix(s, w, self.blur_kernel))
-        on('blur', blur)
-        return x
-
-    def apply(self, clip, params):
-        "Apply drawn `params` to `clip` `B×C×T×H×W` → `B×C×T×crop×crop`: `photometric(spatial(clip))`."
-        return self.photometric(self.spatial(clip, params), params)
-
     def forward(self, clip, generator=None):
         check_clip(clip)
         return self.apply(clip, self.draw_params(clip.shape[0], *clip.shape[-2:], clip.device, generator))
+
+# %% ../nbs/03a_transforms.ipynb #bc008f98
+@patch
+def spatial(self: VideoAugment, clip, params):
+    "The crop and flip of drawn `params` on `clip` `B×C×T×H×W` → `B×C×T×crop×crop`."
+    check_clip(clip)
+    H, W = clip.shape[-2:]
+    x0, y0, x1, y1 = params['boxes'].to(clip.dtype).unbind(-1)
+    flip = params['flip']
+    return rowcol(clip, interp_matrix(y0, y1, H, self.crop[0]),
+                  interp_matrix(torch.where(flip, x1, x0), torch.where(flip, x0, x1), W, self.crop[1]))
+
+@patch
+def apply(self: VideoAugment, clip, params):
+    "Apply drawn `params` to `clip` `B×C×T×H×W` → `B×C×T×crop×crop`: `photometric(spatial(clip))`."
+    return self.photometric(self.spatial(clip, params), params)
+
+# %% ../nbs/03a_transforms.ipynb #58558143
+@patch
+def photometric(self: VideoAugment, x, params):
+    "The colour jitter, grayscale and blur of drawn `params` on the cropped clip `x` (a new tensor)."
+    check_clip(x)
+    x = x.clone()
+    _, C, T, h, w = x.shape
+    def on(key, fn):                       # run `fn` on the clips whose flag `key` is set
+        idx = params[key].nonzero()[:, 0]
+        if idx.numel(): x[idx] = fn(x[idx], idx)
+    def colour(y, idx):
+        f = params['factors'][idx].to(x.dtype).view(-1, 1, 1, 1, 1, 4)
+        y = y.clamp(0, 1)
+        for o in params['order'].tolist(): y = _COLOUR_STEPS[o](y, f[..., o])
+        return y.clamp(0, 1)
+    on('jitter', colour)
+    on('gray', lambda y, idx: kornia.color.rgb_to_grayscale(y.flatten(2, 3)).view(len(idx), 1, T, h, w).expand(-1, C, -1, -1, -1))
+    def blur(y, idx):
+        s = params['sigma'][idx].to(x.dtype)
+        Gy = blur_matrix(s, h, self.blur_kernel)
+        return rowcol(y, Gy, Gy if h == w else blur_matrix(s, w, self.blur_kernel))
+    on('blur', blur)
+    return x
 
 # %% ../nbs/03a_transforms.ipynb #3a0c01c2
 @patch
