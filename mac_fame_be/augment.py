@@ -25,9 +25,16 @@ def alpha_values(k_alpha=4, device=None, dtype=torch.float32):
     n = k_alpha - 1
     return torch.cat([(torch.arange(n, device=device, dtype=dtype) + 0.5) / n, torch.ones(1, device=device, dtype=dtype)])
 
-def alpha_from_index(alpha_index, k_alpha=4, alpha_jitter=False, generator=None):
+def _old_jitter(jitter, alpha_jitter, where):
+    "`alpha_jitter`, or the value of its old name `jitter` (with a `FutureWarning`)."
+    if jitter is None: return alpha_jitter
+    warnings.warn(f"{where}(jitter=...) is now alpha_jitter=... (α drawn inside its bin; `jitter` is VideoAugment's "
+                  "colour jitter)", FutureWarning, stacklevel=3)
+    return jitter
+
+def alpha_from_index(alpha_index, k_alpha=4, alpha_jitter=False, generator=None, jitter=None):
     "α for integer `alpha_index` (any shape): the bin centre, or with `alpha_jitter` uniform inside the bin (index k−1 → 1)."
-    if not alpha_jitter: return alpha_values(k_alpha, alpha_index.device)[alpha_index]
+    if not _old_jitter(jitter, alpha_jitter, 'alpha_from_index'): return alpha_values(k_alpha, alpha_index.device)[alpha_index]
     u = _rand(alpha_index.shape, alpha_index.device, generator)
     a = (alpha_index + u) / (k_alpha - 1)
     return torch.where(alpha_index == k_alpha - 1, torch.ones_like(a), a)
@@ -94,10 +101,7 @@ class MACAugment(nn.Module):
     def __init__(self, k_alpha=4, n_sub=2, lam=30/255, m=0.5, soft=True, dilate=True, reverse=False, alpha_jitter=False,
                  blend_space='pixels', mean=KINETICS_MEAN, jitter=None):
         super().__init__()
-        if jitter is not None:
-            warnings.warn("MACAugment(jitter=...) is now alpha_jitter=... (α drawn inside its bin; `jitter` is "
-                          "VideoAugment's colour jitter)", FutureWarning, stacklevel=2)
-            alpha_jitter = jitter
+        alpha_jitter = _old_jitter(jitter, alpha_jitter, 'MACAugment')
         _check_sub(k_alpha, n_sub); _check_unit('lam', lam); _check_unit('m', m)
         _check_choice('blend_space', blend_space, ('pixels', 'normalized'))
         self.k_alpha, self.n_sub, self.lam, self.m, self.soft, self.dilate = k_alpha, n_sub, lam, m, soft, dilate
