@@ -6,15 +6,12 @@ decode-everything-then-index, for 16-frame clips at 112 px from a 10 s 320×240 
 import argparse, tempfile, time, av, numpy as np, torch
 from pathlib import Path
 from mac_fame_be.video import read_clip, write_video, video_info
+from mac_fame_be._reference import toy_frames
 
 def make_video(path, seconds=10, fps=25, h=240, w=320, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([xx * 255 // w, yy * 255 // h, np.full_like(xx, 100)], -1)
-    frames = np.empty((seconds * fps, h, w, 3), np.uint8)
-    for t in range(len(frames)):
-        f = base + rng.integers(-10, 11, base.shape); f[(t * 2) % 200:(t * 2) % 200 + 40, (t * 3) % 280:(t * 3) % 280 + 40] = 255
-        frames[t] = np.clip(f, 0, 255)
+    "The toy clip (`_reference.toy_frames`): a white 40×40 square moving over a noisy gradient."
+    frames = toy_frames(T=seconds * fps, H=h, W=w, side=40, start=(0, 0), step=(2, 3), bg='gradient', bg_value=100 / 255,
+                        noise=10 / 255, border='wrap', seed=seed)
     return write_video(path, frames, fps=fps, gop=fps * 2, bframes=2)
 
 def decode_all_then_index(path, indices, size=112):

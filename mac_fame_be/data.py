@@ -9,6 +9,7 @@ __all__ = ['random_clip_indices', 'two_clip_indices', 'uniform_clip_indices', 'V
 # %% ../nbs/01_data.ipynb #ff32b499
 import csv, json, multiprocessing, re, warnings, torch
 from pathlib import Path
+from fastcore.basics import patch
 from .video import VideoError, video_info, read_clip
 
 # %% ../nbs/01_data.ipynb #b73d7130
@@ -28,6 +29,7 @@ def _check(n_frames, n):
     if n_frames < 1: raise ValueError(f"n_frames must be >= 1, got {n_frames}")
     if n < 1: raise ValueError(f"n (frames per clip) must be >= 1, got {n}")
 
+# %% ../nbs/01_data.ipynb #2af7fa60
 def random_clip_indices(n_frames, n=16, stride=1, generator=None):
     "n frame indices with a fixed stride or one drawn from `stride` (a set), at a random start; looped if too short."
     _check(n_frames, n); s = _draw_stride(stride, generator)
@@ -112,30 +114,39 @@ class VideoClipDataset(torch.utils.data.Dataset):
     def __setstate__(self, d):
         if isinstance(d['skipped'], int): d['skipped'] = multiprocessing.Value('i', d['skipped'])
         self.__dict__.update(d)
-    def video_length(self, i):
-        if i not in self._lengths: self._lengths[i] = video_info(self.items[i][0]).n_frames
-        return self._lengths[i]
-    def frames(self, i, idx): return _read(self.items[i][0], idx, self.size, self.frame_crop)
-    def indices(self, n_frames):
-        if self.mode == 'clip': return random_clip_indices(n_frames, self.n_frames, self.stride)
-        if self.mode == 'two_clips': return two_clip_indices(n_frames, self.n_frames, self.stride)
-        return uniform_clip_indices(n_frames, self.n_clips, self.n_frames, self.stride if isinstance(self.stride, int) else min(self.stride))
 
-    def get(self, i):
-        "Item `i` without error handling."
-        x = self.frames(i, self.indices(self.video_length(i)))
-        clips = (x[0], x[1]) if self.mode == 'two_clips' else (x,)
-        return (*clips, self.items[i][1]) + ((i,) if self.return_index else ())
+# %% ../nbs/01_data.ipynb #8bd75667
+@patch
+def video_length(self: VideoClipDataset, i):
+    if i not in self._lengths: self._lengths[i] = video_info(self.items[i][0]).n_frames
+    return self._lengths[i]
 
-    def __getitem__(self, i):
-        for k in range(self.max_retries + 1):
-            j = (i + k) % len(self)
-            try: return self.get(j)
-            except VideoError as e:
-                if self.on_error == 'raise': raise
-                with self.skipped.get_lock(): self.skipped.value += 1
-                warnings.warn(f"skipped a video that failed to decode: {e}")
-        raise VideoError(f"{self.max_retries + 1} videos in a row failed to decode, from item {i} ({self.items[i][0]})")
+@patch
+def frames(self: VideoClipDataset, i, idx): return _read(self.items[i][0], idx, self.size, self.frame_crop)
+
+@patch
+def indices(self: VideoClipDataset, n_frames):
+    if self.mode == 'clip': return random_clip_indices(n_frames, self.n_frames, self.stride)
+    if self.mode == 'two_clips': return two_clip_indices(n_frames, self.n_frames, self.stride)
+    return uniform_clip_indices(n_frames, self.n_clips, self.n_frames, self.stride if isinstance(self.stride, int) else min(self.stride))
+
+@patch
+def get(self: VideoClipDataset, i):
+    "Item `i` without error handling."
+    x = self.frames(i, self.indices(self.video_length(i)))
+    clips = (x[0], x[1]) if self.mode == 'two_clips' else (x,)
+    return (*clips, self.items[i][1]) + ((i,) if self.return_index else ())
+
+@patch
+def __getitem__(self: VideoClipDataset, i):
+    for k in range(self.max_retries + 1):
+        j = (i + k) % len(self)
+        try: return self.get(j)
+        except VideoError as e:
+            if self.on_error == 'raise': raise
+            with self.skipped.get_lock(): self.skipped.value += 1
+            warnings.warn(f"skipped a video that failed to decode: {e}")
+    raise VideoError(f"{self.max_retries + 1} videos in a row failed to decode, from item {i} ({self.items[i][0]})")
 
 # %% ../nbs/01_data.ipynb #56d83084
 def _need(path, what):
@@ -162,6 +173,7 @@ def _int(tok, file, n, what):
     try: return int(tok)
     except ValueError: raise ValueError(f"{file}, line {n}: {what} must be an integer, got {tok!r}") from None
 
+# %% ../nbs/01_data.ipynb #8d47d7cc
 def _path_label(line):
     "`path [label]` → `(path, label word or None)`; a path may hold spaces when it ends with its file extension."
     m = re.fullmatch(r'(.+?)\s+(\S+)', line)
@@ -182,6 +194,7 @@ def _class_index(file):
             raise ValueError(f"{file}, line {n}: index {i} out of range 1..{len(by_index)} (indices must be 1..K without gaps)")
     return [by_index[i][1] for i in range(1, len(by_index) + 1)]
 
+# %% ../nbs/01_data.ipynb #8410c4cb
 class UCF101(VideoClipDataset):
     "UCF101 layout: `classInd.txt` (1-based `index Class`), `{subset}list0{split}.txt` with lines `Class/video.avi [label]`."
     def __init__(self, root, split=1, subset='train', list_dir=None, **kw):
@@ -220,6 +233,7 @@ class HMDB51(VideoClipDataset):
         if not items: raise ValueError(f"{split_dir}: no video tagged {want} ({subset}) in the *_test_split{split}.txt files")
         super().__init__(items, classes=classes, **kw)
 
+# %% ../nbs/01_data.ipynb #ef2656ee
 class Diving48(VideoClipDataset):
     "Diving48 V2 layout: `Diving48_V2_{subset}.json` ({vid_name, label, start_frame, end_frame}), `Diving48_vocab.json`, videos `rgb/<vid_name>.mp4`."
     def __init__(self, root, subset='train', video_dir='rgb', **kw):

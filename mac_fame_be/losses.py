@@ -13,6 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 import torch.distributed as dist
+from fastcore.basics import patch
 from .models import ProjectionHead
 
 # %% ../nbs/06_losses.ipynb #3206e7a5
@@ -95,45 +96,51 @@ class MoCo(nn.Module):
         x, idx_unshuffle = batch_shuffle(x)
         return batch_unshuffle(self.key_encoder(x), idx_unshuffle)
 
-    @torch.no_grad()
-    def momentum_update(self):
-        "θ_k ← θ_k + (1 − m)(θ_q − θ_k) for every parameter; buffers (BN statistics) copied."
-        kp, qp = list(self.key_encoder.parameters()), list(self.query_encoder.parameters())
-        torch._foreach_lerp_(kp, qp, 1 - self.key_momentum)
-        for bk, bq in zip(self.key_encoder.buffers(), self.query_encoder.buffers()): bk.copy_(bq)
+# %% ../nbs/06_losses.ipynb #5dcc3024
+@patch
+@torch.no_grad()
+def momentum_update(self: MoCo):
+    "θ_k ← θ_k + (1 − m)(θ_q − θ_k) for every parameter; buffers (BN statistics) copied."
+    kp, qp = list(self.key_encoder.parameters()), list(self.query_encoder.parameters())
+    torch._foreach_lerp_(kp, qp, 1 - self.key_momentum)
+    for bk, bq in zip(self.key_encoder.buffers(), self.query_encoder.buffers()): bk.copy_(bq)
 
-    @torch.no_grad()
-    def enqueue(self, keys):
-        "Put `keys` (this rank's `B×dim`; gathered from all ranks first) into the queue, overwriting the oldest."
-        keys = concat_all_gather(keys.detach())
-        K, D = self.queue.shape
-        if keys.ndim != 2 or keys.shape[1] != D: raise ValueError(f"keys must be B×{D}, got {tuple(keys.shape)}")
-        n, ptr = keys.shape[0], int(self.queue_ptr)
-        if n > K: keys, start = keys[-K:], (ptr + n - K) % K   # only the newest K keys survive
-        else: start = ptr
-        idx = (start + torch.arange(keys.shape[0], device=self.queue.device)) % K
-        self.queue[idx] = keys.to(self.queue.dtype)
-        self.queue_ptr.fill_((ptr + n) % K)
+@patch
+@torch.no_grad()
+def enqueue(self: MoCo, keys):
+    "Put `keys` (this rank's `B×dim`; gathered from all ranks first) into the queue, overwriting the oldest."
+    keys = concat_all_gather(keys.detach())
+    K, D = self.queue.shape
+    if keys.ndim != 2 or keys.shape[1] != D: raise ValueError(f"keys must be B×{D}, got {tuple(keys.shape)}")
+    n, ptr = keys.shape[0], int(self.queue_ptr)
+    if n > K: keys, start = keys[-K:], (ptr + n - K) % K   # only the newest K keys survive
+    else: start = ptr
+    idx = (start + torch.arange(keys.shape[0], device=self.queue.device)) % K
+    self.queue[idx] = keys.to(self.queue.dtype)
+    self.queue_ptr.fill_((ptr + n) % K)
 
-    def contrastive_loss(self, q, k):
-        "InfoNCE of `q` against `k` and the current queue, temperature `tau`."
-        return info_nce(q, k, self.queue.clone().detach(), self.tau)
+# %% ../nbs/06_losses.ipynb #e841d51c
+@patch
+def contrastive_loss(self: MoCo, q, k):
+    "InfoNCE of `q` against `k` and the current queue, temperature `tau`."
+    return info_nce(q, k, self.queue.clone().detach(), self.tau)
 
-    def forward(self, x_q, x_k):
-        "One MoCo step on two views; returns the loss. Training mode also updates the key encoder and the queue."
-        if self.symmetric:
-            q1, q2 = self.encode_query(x_q), self.encode_query(x_k)
-            if self.training: self.momentum_update()
-            k1, k2 = self.encode_key(x_q), self.encode_key(x_k)
-            loss = 0.5 * (self.contrastive_loss(q1, k2) + self.contrastive_loss(q2, k1))
-            keys = torch.cat([k1, k2])
-        else:
-            q = self.encode_query(x_q)
-            if self.training: self.momentum_update()
-            keys = self.encode_key(x_k)
-            loss = self.contrastive_loss(q, keys)
-        if self.training: self.enqueue(keys)
-        return loss
+@patch
+def forward(self: MoCo, x_q, x_k):
+    "One MoCo step on two views; returns the loss. Training mode also updates the key encoder and the queue."
+    if self.symmetric:
+        q1, q2 = self.encode_query(x_q), self.encode_query(x_k)
+        if self.training: self.momentum_update()
+        k1, k2 = self.encode_key(x_q), self.encode_key(x_k)
+        loss = 0.5 * (self.contrastive_loss(q1, k2) + self.contrastive_loss(q2, k1))
+        keys = torch.cat([k1, k2])
+    else:
+        q = self.encode_query(x_q)
+        if self.training: self.momentum_update()
+        keys = self.encode_key(x_k)
+        loss = self.contrastive_loss(q, keys)
+    if self.training: self.enqueue(keys)
+    return loss
 
 class _LinearL2(nn.Module):
     "Linear projection with L2-normalised output (MoCo v1 head, `mlp=False`)."

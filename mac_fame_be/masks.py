@@ -63,6 +63,7 @@ def topk_mask(score, beta):
     idx = score.reshape(B, H * W).topk(k, dim=-1).indices
     return torch.zeros(B, H * W, device=score.device, dtype=score.dtype).scatter_(1, idx, 1.).view(B, H, W)
 
+# %% ../nbs/03_masks.ipynb #b6481106
 def fame_seed(clip):
     "FAME's seed `B×H×W`: mean over t of Σ_c |X_{t+1} − X_t|, blurred, min–max normalised per sample."
     check_clip(clip)

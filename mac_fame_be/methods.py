@@ -55,7 +55,7 @@ class MAC(Method):
     def __init__(self, cfg):
         super().__init__(cfg)
         self.aug = MACAugment(k_alpha=cfg.k_alpha, n_sub=cfg.n_sub, lam=cfg.lam, m=cfg.m, soft=cfg.soft, dilate=cfg.dilate,
-                              reverse=cfg.reverse, jitter=cfg.alpha_jitter)
+                              reverse=cfg.reverse, alpha_jitter=cfg.alpha_jitter)
     @property
     def pretext(self): return self.cfg.w_ss > 0
     @property

@@ -18,7 +18,7 @@ from torchvision.models import video as tvv
 from torchvision.models.video.resnet import VideoResNet, BasicBlock, Conv2Plus1D, R2Plus1dStem
 
 # %% ../nbs/05_models.ipynb #a050129e
-from .augment import KINETICS_MEAN, KINETICS_STD   # one home: the augment chapter (MAC blends in normalised space too)
+from .transforms import KINETICS_MEAN, KINETICS_STD   # one home: the clip augmentation chapter
 
 class ClipNormalize(nn.Module):
     "Normalise a `B×C×T×H×W` clip in [0,1] per channel: `(x - mean) / std`."
@@ -153,6 +153,7 @@ class C3D(VideoBackbone):
 @register_backbone
 def c3d(**kwargs): return C3D(**kwargs)
 
+# %% ../nbs/05_models.ipynb #db1d3272
 class InceptionBlock3d(nn.Module):
     "Inception module inflated to 3D: 1×1 | 1×1→3×3 | 1×1→3×3 | pool→1×1, concatenated."
     def __init__(self, cin, c0, c1a, c1b, c2a, c2b, c3):

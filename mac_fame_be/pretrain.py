@@ -4,33 +4,25 @@
 
 # %% auto #0
 __all__ = ['METHOD_DEFAULTS', 'SYNTH_RECIPE', 'check_config_fields', 'PretrainConfig', 'PretrainModel', 'PretrainLoss',
-           'LossPart', 'loss_metrics', 'PretrainViews', 'MoCoUpdate', 'pretrain_learner', 'run_pretrain', 'doctor',
-           'decode_rate', 'loader_advice']
+           'LossPart', 'loss_metrics', 'PretrainViews', 'MoCoUpdate', 'pretrain_learner', 'run_pretrain', 'doctor']
 
 # %% ../nbs/07_pretrain.ipynb #d3220235
-import contextlib, errno, json, math, os, random, tempfile, textwrap, time
-from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
-from dataclasses import dataclass, field, asdict, fields, replace
-from functools import partial
+import contextlib, json, math, random, tempfile, textwrap, time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-import torch.nn.functional as F
-from fastai.learner import Learner, Metric
-from fastai.callback.core import Callback, CancelFitException, CancelEpochException
-from fastai.callback.schedule import ParamScheduler, SchedCos, SchedNo
-from fastai.callback.fp16 import MixedPrecision
+from fastai.learner import Metric
+from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientClip
-from fastai.callback.progress import CSVLogger, ProgressCallback
-from fastcore.basics import noop
-from fastcore.foundation import L
-from fastai.optimizer import SGD, Adam
-from fastai.torch_core import rank_distrib, num_distrib, to_device
+from fastcore.basics import patch
+from fastai.torch_core import rank_distrib, num_distrib
 
-from .synth import interactive
-from .loaders import video_dls, SkippedVideosCallback
-from .augment import VideoAugment, MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
+from .loaders import video_dls, SkippedVideosCallback, decode_rate, loader_advice
+from .transforms import VideoAugment
+from .augment import MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
 from .models import create_backbone, PretextHead
 from .losses import MoCo, alpha_ce_loss, alpha_accuracy, consistency_loss
 from .train import (is_num, pick_device, short_side, unwrap, check_clip_size, DATASETS, dataset_from_name,
@@ -130,45 +122,34 @@ class PretrainConfig:
     channels_last: bool = False
     seed: int = 0
 
-    def __post_init__(self):
-        check_config_fields(self)
-        self.methods = parse_method(self.method)
-        self.method = '+'.join(self.methods)
-        self.scale, self.jitter, self.milestones = tuple(self.scale), tuple(self.jitter), tuple(self.milestones)
-        def bad(name, want): raise ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
-        if self.queue_size < 1: bad('queue_size', 'an int >= 1')
-        if not 0 <= self.key_momentum <= 1: bad('key_momentum', 'in [0, 1]')
-        if not self.tau > 0: bad('tau', '> 0')
-        if min(self.w_con, self.w_ss, self.w_be) < 0: raise ValueError(f"loss weights must be >= 0, got w_con={self.w_con}, w_ss={self.w_ss}, w_be={self.w_be}")
-        if self.w_con == 0 and self.w_ss == 0 and not (self.be_consistency and self.w_be > 0):
-            raise ValueError("nothing to train: w_con and w_ss are 0 (and no BE consistency term with w_be > 0)")
-        if self.w_ss > 0 and 'mac' not in self.methods: bad('w_ss', "0 unless the method includes 'mac' (the pretext task is MAC's)")
-        if self.be_consistency and 'be' not in self.methods: bad('be_consistency', "False unless the method includes 'be'")
-        if self.opt not in ('sgd', 'adam'): bad('opt', "'sgd' or 'adam'")
-        if self.schedule not in ('cos', 'step', 'const'): bad('schedule', "'cos', 'step' or 'const'")
-        if any(not 0 < x < 1 for x in self.milestones) or list(self.milestones) != sorted(self.milestones):
-            bad('milestones', 'increasing fractions of the run in (0, 1)')
-        if self.precision not in ('fp32', 'bf16', 'fp16'): bad('precision', "'fp32', 'bf16' or 'fp16'")
-        if not (isinstance(self.epochs, int) and self.epochs >= 1): bad('epochs', 'an int >= 1')
-        if not self.lr > 0: bad('lr', '> 0')
-        if not (isinstance(self.crop, int) and self.crop >= 1): bad('crop', 'a positive int')
+    def __post_init__(self): _check_config(self)   # below
 
-    @classmethod
-    def for_method(cls, method='moco', **overrides):
-        "The SPEC defaults of `method` (first part of a combination for the shared settings), then `overrides`."
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - names)
-        if unknown: raise ValueError(f"unknown PretrainConfig field(s) {unknown}; expected some of {sorted(names)}")
-        parts = parse_method(method)
-        d = dict(METHOD_DEFAULTS.get(parts[0], METHOD_DEFAULTS['moco']))   # a new method starts from MoCo's
-        if 'mac' in parts and parts[0] != 'mac': d.update(w_ss=0.5)   # the pretext task comes with MAC
-        return cls(method=method, **{**d, **overrides})
+# %% ../nbs/07_pretrain.ipynb #0c2f874c
+def _check_config(cfg):
+    "Normalise `cfg`'s method and tuples, and check the fields that depend on each other (`__post_init__`)."
+    check_config_fields(cfg)
+    cfg.methods = parse_method(cfg.method)
+    cfg.method = '+'.join(cfg.methods)
+    cfg.scale, cfg.jitter, cfg.milestones = tuple(cfg.scale), tuple(cfg.jitter), tuple(cfg.milestones)
+    def bad(name, want): raise ValueError(f"{name} must be {want}, got {getattr(cfg, name)!r}")
+    if cfg.queue_size < 1: bad('queue_size', 'an int >= 1')
+    if not 0 <= cfg.key_momentum <= 1: bad('key_momentum', 'in [0, 1]')
+    if not cfg.tau > 0: bad('tau', '> 0')
+    if min(cfg.w_con, cfg.w_ss, cfg.w_be) < 0: raise ValueError(f"loss weights must be >= 0, got w_con={cfg.w_con}, w_ss={cfg.w_ss}, w_be={cfg.w_be}")
+    if cfg.w_con == 0 and cfg.w_ss == 0 and not (cfg.be_consistency and cfg.w_be > 0):
+        raise ValueError("nothing to train: w_con and w_ss are 0 (and no BE consistency term with w_be > 0)")
+    if cfg.w_ss > 0 and 'mac' not in cfg.methods: bad('w_ss', "0 unless the method includes 'mac' (the pretext task is MAC's)")
+    if cfg.be_consistency and 'be' not in cfg.methods: bad('be_consistency', "False unless the method includes 'be'")
+    if cfg.opt not in ('sgd', 'adam'): bad('opt', "'sgd' or 'adam'")
+    if cfg.schedule not in ('cos', 'step', 'const'): bad('schedule', "'cos', 'step' or 'const'")
+    if any(not 0 < x < 1 for x in cfg.milestones) or list(cfg.milestones) != sorted(cfg.milestones):
+        bad('milestones', 'increasing fractions of the run in (0, 1)')
+    if cfg.precision not in ('fp32', 'bf16', 'fp16'): bad('precision', "'fp32', 'bf16' or 'fp16'")
+    if not (isinstance(cfg.epochs, int) and cfg.epochs >= 1): bad('epochs', 'an int >= 1')
+    if not cfg.lr > 0: bad('lr', '> 0')
+    if not (isinstance(cfg.crop, int) and cfg.crop >= 1): bad('crop', 'a positive int')
 
-    def to_dict(self): return {f.name: getattr(self, f.name) for f in fields(self)}
-    def __str__(self):
-        body = ', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())
-        return 'PretrainConfig(' + textwrap.fill(body, 116, subsequent_indent='  ') + ')'
-
+# %% ../nbs/07_pretrain.ipynb #acbe9fcf
 METHOD_DEFAULTS = {
     # MoCo v2 as in MAC's contrastive branch (SPEC §2): queue 65536, m 0.999, τ 0.2, SGD lr 0.01, wd 1e-4, clip 40
     'moco': dict(queue_size=65536, key_momentum=0.999, tau=0.2, lr=0.01, w_con=1.0),
@@ -181,6 +162,26 @@ METHOD_DEFAULTS = {
     'be': dict(queue_size=65536, key_momentum=0.999, tau=0.07, lr=0.003, w_con=1.0,
                schedule='step', milestones=(0.6, 0.8), grad_clip=0.0),
 }
+
+# %% ../nbs/07_pretrain.ipynb #8fdeb5f3
+@patch(cls_method=True)
+def for_method(cls: PretrainConfig, method='moco', **overrides):
+    "The SPEC defaults of `method` (first part of a combination for the shared settings), then `overrides`."
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(overrides) - names)
+    if unknown: raise ValueError(f"unknown PretrainConfig field(s) {unknown}; expected some of {sorted(names)}")
+    parts = parse_method(method)
+    d = dict(METHOD_DEFAULTS.get(parts[0], METHOD_DEFAULTS['moco']))   # a new method starts from MoCo's
+    if 'mac' in parts and parts[0] != 'mac': d.update(w_ss=0.5)   # the pretext task comes with MAC
+    return cls(method=method, **{**d, **overrides})
+
+@patch
+def to_dict(self: PretrainConfig): return {f.name: getattr(self, f.name) for f in fields(self)}
+
+@patch
+def __str__(self: PretrainConfig):
+    body = ', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())
+    return 'PretrainConfig(' + textwrap.fill(body, 116, subsequent_indent='  ') + ')'
 
 # %% ../nbs/07_pretrain.ipynb #db664392
 class PretrainModel(nn.Module):
@@ -235,19 +236,6 @@ def loss_metrics(cfg):
     "The `LossPart` metrics that `cfg`'s methods report."
     return [LossPart(n) for m in methods_of(cfg) for n in m.metrics]
 
-# %% ../nbs/07_pretrain.ipynb #74c98483
-def _staged(aug, clip, fn=None):
-    "Basic augmentation `aug` with `fn` (the methods' query view) between its spatial (crop, flip) and colour stages."
-    if fn is None: return aug(clip), None
-    B, _, _, H, W = clip.shape
-    p = aug.draw_params(B, H, W, clip.device)
-    x, extra = fn(aug.spatial(clip, p))
-    # the crop goes once more through the (near-identity, ~1e-6) resampling of a full-frame box: kept bit for bit
-    ch, cw = aug.crop
-    same = dict(boxes=torch.tensor([0., 0., cw - 1, ch - 1], device=clip.device).expand(B, 4),
-                flip=torch.zeros(B, dtype=torch.bool, device=clip.device))
-    return aug.photometric(aug.spatial(x, same), p), extra
-
 # %% ../nbs/07_pretrain.ipynb #bc0fa792
 class PretrainViews(Callback):
     "`before_batch`: replace `xb` by the methods' views `(x_q, x_k[, x_clean])` and, for MAC, `yb` by the α targets."
@@ -269,7 +257,7 @@ class PretrainViews(Callback):
     def views(self, *clips):
         "`(x_q, x_k, x_clean or None, targets or None)` from one clip batch or two windows of the same videos."
         v0, v1 = (clips[0], clips[1]) if len(clips) > 1 else (clips[0], clips[0])
-        x_q, targets = _staged(self.aug, v0, self.method_aug if self.between else None)
+        x_q, targets = self.aug.staged(v0, self.method_aug if self.between else None)
         x_clean = None
         for m in self.methods:
             x_q, clean = m.finish_view(x_q)
@@ -282,6 +270,7 @@ class PretrainViews(Callback):
         self.learn.xb = (x_q, x_k) if x_clean is None else (x_q, x_k, x_clean)
         if targets is not None: self.learn.yb = (targets,)
 
+# %% ../nbs/07_pretrain.ipynb #9ac604c4
 class MoCoUpdate(Callback):
     "`after_step`: momentum update of the key encoder (θ_k ← mθ_k + (1−m)θ_q), then enqueue this step's keys."
     order = 20
@@ -348,6 +337,7 @@ def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_w
     learn = pretrain_learner(dls, method, arch, cfg=cfg, path=out or '.', cbs=[SkippedVideosCallback()])
     return learn
 
+# %% ../nbs/07_pretrain.ipynb #bc56c345
 def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco', epochs=None, bs=None, lr=None, device=None,
                  out='runs/pretrain', resume=None, n_frames=16, size=None, num_workers=0, stride=1, seed=0,
                  save_every=0, progress=True, synth_preset='default', cbs=None, frame_crop=None, **overrides) -> Path:
@@ -385,6 +375,7 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
             with learn.no_bar(), learn.no_logging(): learn.fit(cfg.epochs, cbs=cb)
     return ckpt
 
+# %% ../nbs/07_pretrain.ipynb #85779b08
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
            size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, **overrides):
     "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table."
@@ -404,25 +395,3 @@ def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8,
         tab.attrs['decode_per_core'] = decode_rate(learn.dls.train.dataset)
         print(loader_advice(tab.attrs['decode_per_core'], need, num_workers, root))
     return tab
-
-# %% ../nbs/07_pretrain.ipynb #e964f9da
-def decode_rate(ds, n=8):
-    "Items per second that one core gets from `ds` (its `__getitem__` in this process, one torch thread), over `n` items."
-    n = max(1, min(n, len(ds))); pick = [k * len(ds) // n for k in range(n)]
-    threads = torch.get_num_threads(); torch.set_num_threads(1)
-    try:
-        ds[pick[0]]                                     # warm-up
-        t = time.perf_counter()
-        for k in pick: ds[k]
-        return n / (time.perf_counter() - t)
-    finally: torch.set_num_threads(threads)
-
-def loader_advice(per_core, need, workers, root=None):
-    "One line: do `workers` processes decoding `per_core` clips/s each keep up with a step that takes `need` clips/s?"
-    have = per_core * max(workers, 1)
-    line = (f"decoding: {per_core:.1f} clips/s per core; {max(workers, 1)} loader process(es) give about {have:.0f} clips/s, "
-            f"the model step takes {need:.0f} clips/s")
-    if have >= need: return line + ": the loader keeps up"
-    dst = f"{str(root).rstrip('/')}_prepared" if root else 'ROOT_prepared'
-    return (line + f": the loader cannot keep up (it would take about {math.ceil(need / per_core)} workers); "
-            f"re-encode the dataset once: mfb prepare {root or 'ROOT'} {dst}")

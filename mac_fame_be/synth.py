@@ -94,6 +94,7 @@ def load_fg_mask(root, relpath):
         m = np.unpackbits(z['bits'], axis=-1, count=shape[-1]).astype(bool)
     return torch.from_numpy(m.reshape(shape))
 
+# %% ../nbs/01a_synth.ipynb #6859f69e
 def _video_name(cls, split_index, k): return f"{cls}/v_{cls}_g{split_index + 1:02d}_c{k:03d}.mp4"
 
 META_FIELDS = ('path', 'label', 'class', 'bg_family', 'bg_family_index', 'own_family', 'split', 'static',

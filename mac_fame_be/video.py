@@ -126,6 +126,7 @@ def _check_indices(path, indices, n):
         raise VideoError(f"{path}: frame index out of range: indices {idx[0]}..{idx[-1]}, video has {n} frames")
     return idx
 
+# %% ../nbs/00_video.ipynb #420d460c
 def _frame_times(path, c, s, rate, tb):
     """Timestamp of frame 0 (the first packet's pts: AVI with B-frames starts at 1, not at `start_time`), and the sorted
     pts of every frame when they are not `t0 + k / rate` (a variable frame rate), else None. Demuxes only."""
@@ -148,6 +149,7 @@ def _cached_frame_times(path, c, s, rate, tb):
         _TIMES[key] = _frame_times(path, c, s, rate, tb)
     return _TIMES[key]
 
+# %% ../nbs/00_video.ipynb #48fd8fff
 def read_clip(path, indices, size=None) -> torch.Tensor:
     "Frames `indices` (sorted, repeats allowed) of `path` as uint8 T×H×W×3 RGB, resized to `size` (short side or (h, w))."
     c, s = _open(path)

@@ -1,19 +1,12 @@
 "Shared fixtures: small videos written with PyAV (any test may use them)."
-import av, numpy as np, pytest
+import av, pytest
 from pathlib import Path
+from mac_fame_be._reference import toy_frames
 
 def synthetic_frames(T=8, h=32, w=32, seed=0):
-    "uint8 T×H×W×3 frames: a square moving over a noisy gradient, so every frame differs."
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([xx * 255 // max(w - 1, 1), yy * 255 // max(h - 1, 1), np.full_like(xx, 128)], -1)
-    out = np.empty((T, h, w, 3), np.uint8)
-    for t in range(T):
-        f = base + rng.integers(-20, 21, base.shape)
-        y0, x0 = (t * 3) % max(h - 8, 1), (t * 5) % max(w - 8, 1)
-        f[y0:y0 + 8, x0:x0 + 8] = (255, 255, 255)
-        out[t] = np.clip(f, 0, 255)
-    return out
+    "uint8 T×H×W×3 frames: the toy clip (`_reference.toy_clips`), a white square moving over a noisy gradient, so every frame differs."
+    return toy_frames(T=T, H=h, W=w, side=min(8, h, w), start=(0, 0), step=(3, 5), bg='gradient', bg_value=0.5,
+                      noise=20 / 255, border='wrap', seed=seed).numpy()
 
 def write_test_video(path, T=8, h=32, w=32, fps=25, gop=12, bframes=0, codec='libx264', seed=0, **opts):
     "Write a small video with PyAV (container from the suffix: .mp4 with libx264, .avi with mpeg4, ...)."

@@ -84,7 +84,7 @@ def test_mac_bad_input():
 @pytest.mark.parametrize('n_sub', [1, 2, 4])
 def test_mac_augment_targets(n_sub):
     x = clips(B=6)
-    out, tg = MACAugment(n_sub=n_sub, jitter=True)(x, generator=torch.Generator().manual_seed(0))
+    out, tg = MACAugment(n_sub=n_sub, alpha_jitter=True)(x, generator=torch.Generator().manual_seed(0))
     assert tg.per_sub.shape == (6, n_sub) and tg.joint.max() < 4 ** n_sub
     idx, _ = decode_alpha_target(tg.joint, 4, n_sub)
     assert torch.equal(idx, tg.per_sub) and torch.equal(encode_alpha_target(idx, 4), tg.joint)
@@ -138,3 +138,12 @@ def test_float64_and_alpha_values():
     assert VideoAugment(crop=16)(x).dtype == torch.float64
     assert torch.allclose(alpha_values(3), torch.tensor([0.25, 0.75, 1.]))
     assert torch.equal(alpha_from_index(torch.tensor([[0, 3]])), alpha_values(4)[torch.tensor([[0, 3]])])
+
+
+def test_mac_augment_old_jitter_keyword_warns_and_works():
+    "`MACAugment(jitter=...)` (the old name of `alpha_jitter`, which clashed with VideoAugment's colour jitter)."
+    x, g = clips(B=4), lambda: torch.Generator().manual_seed(0)
+    with pytest.warns(FutureWarning, match=r'MACAugment\(jitter=\.\.\.\) is now alpha_jitter='):
+        old = MACAugment(jitter=True)
+    assert old.alpha_jitter is True and not hasattr(old, 'jitter')
+    assert torch.equal(old(x, generator=g())[1].alpha, MACAugment(alpha_jitter=True)(x, generator=g())[1].alpha)

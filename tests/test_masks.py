@@ -1,6 +1,7 @@
 "Bad input, batch consistency, devices and dtypes of `mac_fame_be.background` and `mac_fame_be.masks`."
 import pytest, torch
 from mac_fame_be.background import to_gray, momentum_background, background_difference
+from mac_fame_be._reference import toy_clips
 from mac_fame_be.masks import (mac_masks, fame_masks, fame_scores, gauss_masks, seed_masks, grid_masks, mask_metrics,
                                topk_mask)
 
@@ -64,10 +65,7 @@ def test_ranges_and_counts():
 def test_known_answers():
     static = torch.rand(1, 3, 1, 16, 16).expand(2, 3, 8, 16, 16).contiguous()
     assert mac_masks(static, soft=False).sum() == 0 and mac_masks(static).sum() == 0
-    clip = torch.full((1, 3, 8, 48, 48), 0.2)
-    gt = torch.zeros(1, 8, 48, 48, dtype=torch.bool)
-    for t in range(8):                               # a 6×6 square moving 6 px a frame: never overlaps itself
-        clip[0, :, t, 20:26, 6 * t:6 * t + 6] = 0.9; gt[0, t, 20:26, 6 * t:6 * t + 6] = True
+    clip, gt = toy_clips(1, T=8, H=48, W=48, side=6, start=(20, 0), step=(0, 6), bg_value=0.2, fg_value=0.9)  # never overlaps itself
     mt = mask_metrics(mac_masks(clip, soft=False, dilate=False)[:, 1:], gt[:, 1:])
     assert mt['recall'].item() == 1.0
     fm = fame_masks(clip, beta=0.3)
