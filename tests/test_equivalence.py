@@ -16,6 +16,7 @@ from mac_fame_be.pretrain import pretrain_learner, dataset_from_name
 REF = Path(__file__).parent / 'data' / 'equivalence.json'
 METHODS = ('moco', 'mac', 'fame', 'be', 'mac+fame', 'fame+be')
 RUN = dict(n_frames=8, size=32, bs=8, crop=24, queue_size=16, epochs=2, lr=0.05, seed=0)
+DATA = dict(preset='small', layout='free', n_frames=32)   # the SynthMotion the reference was recorded on (the defaults before issue 12)
 
 class Rec(Callback):
     "Record every training batch's loss."
@@ -60,7 +61,7 @@ class deterministic:
 
 def record(folder):
     folder = Path(folder)
-    root = make_synthmotion(folder, seed=0, preset='small', num_workers=1, progress=False)
+    root = make_synthmotion(folder, seed=0, num_workers=1, progress=False, **DATA)
     ds, data_sha = datasets(root)
     with deterministic(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -70,7 +71,7 @@ def record(folder):
 @pytest.fixture(scope='session')
 def synth_data(tmp_path_factory):
     folder = tmp_path_factory.mktemp('equivalence')
-    root = make_synthmotion(folder, seed=0, preset='small', num_workers=1, progress=False)
+    root = make_synthmotion(folder, seed=0, num_workers=1, progress=False, **DATA)
     return folder, datasets(root)
 
 @pytest.mark.parametrize('method', METHODS)
