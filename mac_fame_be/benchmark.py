@@ -225,7 +225,7 @@ def bench_model(method, splits, seed=0, arch='tiny3d', epochs=20, sup_steps=600,
     method, ov, _ = BENCH_VARIANTS.get(method, (method, {}, ''))
     return pretrain_backbone(splits['train'], method, seed, arch, epochs, bs, progress, **{**ov, **overrides})
 
-# %% ../nbs/11_benchmark.ipynb #f495af3c
+# %% ../nbs/11_benchmark.ipynb #32c229a4
 def read_results(path):
     "The per-run rows a `bench` run wrote (`results.jsonl` in the folder `path`, or that file) as a DataFrame."
     path = Path(path)
@@ -261,7 +261,7 @@ def summarize(results, methods=None, metrics=METRICS):
     tab.insert(0, ('seeds', ''), n.reindex(order))
     return tab
 
-# %% ../nbs/11_benchmark.ipynb #45b88e12
+# %% ../nbs/11_benchmark.ipynb #fff9c50e
 def format_table(summary, digits=2, spread='ci95'):
     """`summarize`'s table as strings: `mean ± half-width of the 95% interval` over seeds (`spread='std'`: ± std);
     a row of one seed shows its value alone, and its `seeds` column says "1 seed"."""
@@ -287,7 +287,7 @@ def plot_bench(summary, metrics=('biased_iid', 'biased_swapped', 'unbiased_swapp
     ax.set_ylabel('top-1'); ax.set_ylim(0, 1.05); ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.0, 1.0))   # outside the bars
     return ax
 
-# %% ../nbs/11_benchmark.ipynb #2a4e69ad
+# %% ../nbs/11_benchmark.ipynb #973ba1e7
 NAMES = dict(random='random init', supervised='supervised, biased labels', supervised_unbiased='supervised, unbiased labels',
              moco='MoCo', mac='MAC', fame='FAME', be='BE')
 
@@ -335,7 +335,7 @@ def verdicts(summary, chance, metric='unbiased_swapped', base='moco'):
         out.append(f"{display_name(m)}: {what}")
     return out
 
-# %% ../nbs/11_benchmark.ipynb #42c4b35a
+# %% ../nbs/11_benchmark.ipynb #a5724ad9
 def _save_charts(tab, out):
     "`chart.png` (`plot_bench`) and `motion.png` (`plot_motion`) of `summarize`'s table `tab` in the folder `out`."
     import matplotlib.pyplot as plt
@@ -343,7 +343,7 @@ def _save_charts(tab, out):
         ax.figure.savefig(Path(out) / name, bbox_inches='tight', dpi=80)
         plt.close(ax.figure)
 
-# %% ../nbs/11_benchmark.ipynb #fcf61d80
+# %% ../nbs/11_benchmark.ipynb #49845031
 BENCH_DEFAULTS = dict(arch='tiny3d', epochs=20, sup_steps=600, n_frames=8, stride=2, size=32, n_clips=1, bs=32)
 
 def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='data', threads=None, progress=True, overrides=None,

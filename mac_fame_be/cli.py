@@ -224,7 +224,7 @@ def _bench_args(p):
     p.add_argument('--data', default='data', help='where SynthMotion is generated and cached (default: %(default)s)')
     p.add_argument('--threads', type=number(int, 1), default=None, help="torch's CPU threads (default: torch's choice)")
 _bench.add_args = _bench_args
-subcommand('bench', 'the full background-bias benchmark on SynthMotion, mean ± 95% interval over seeds')(_bench);
+subcommand('bench', 'the full background-bias benchmark on SynthMotion, mean ± 95%% interval over seeds')(_bench);
 
 # %% ../nbs/12_cli.ipynb #d4c1f9f1
 def _prepare(args):
