@@ -148,3 +148,10 @@ def test_moved_names_still_import():
         assert getattr(benchmark, name) is getattr(evaluate, name)
     assert pretrain.SYNTH_RECIPE is pretrain.SYNTH_DEFAULTS and finetune.FINETUNE_SYNTH_RECIPE is finetune.FINETUNE_SYNTH_DEFAULTS
     assert isinstance(finetune.LinearProbe(create_backbone('tiny3d'), 4).head, evaluate.FeatureProbe)
+
+
+def test_evaluate_needs_no_fastai():
+    "Evaluation comes before finetuning and imports no fastai (so `finetune` and `benchmark` can both call it)."
+    import subprocess, sys
+    code = "import sys, mac_fame_be.evaluate; print(sorted({m.split('.')[0] for m in sys.modules} & {'fastai', 'fastcore'}))"
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip() == '[]'
