@@ -89,11 +89,11 @@ def train_supervised(ds, n_classes, arch='tiny3d', epochs=60, bs=32, lr=3e-3, wd
     name = arch if isinstance(arch, str) else None
     learn = finetune_learner(video_dls(clips, bs=bs), None if name else arch, n_classes, arch=name, lr=lr, wd=wd,
                              epochs=epochs, crop=clips[0][0].shape[-1], scale=scale, flip_p=0.)
-    learn.opt_func = partial(Adam, decouple_wd=True)   # AdamW
+    learn.opt_func = partial(Adam, sqr_mom=0.999, eps=1e-8, decouple_wd=True)   # AdamW with torch's defaults
     learn.remove_cb(ParamScheduler)                     # fit_one_cycle schedules lr (and Adam's β1) itself
     with contextlib.ExitStack() as quiet:
         if not (progress and interactive()): quiet.enter_context(learn.no_bar()); quiet.enter_context(learn.no_logging())
-        learn.fit_one_cycle(epochs, lr, pct_start=0.2, wd=wd)
+        learn.fit_one_cycle(epochs, lr, pct_start=0.2, div_final=25e4, wd=wd)   # as torch's OneCycleLR: lr/25 → lr → lr/25e4
     return nn.Sequential(learn.model.backbone, learn.model.head).eval()
 
 # %% ../nbs/11_benchmark.ipynb #3058f409
