@@ -80,6 +80,7 @@ def l2_probe(feats, steps=500):
 def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge', reference='../shared/reference/ssl-prototype'):
     from mac_fame_be import benchmark as B
     from mac_fame_be.synth import make_synthmotion
+    from mac_fame_be.pretrain import SYNTH_DEFAULTS
     torch.set_num_threads(1)
     data, settings, runs, extra = STEPS[step]
     s = {**B.BENCH_DEFAULTS, **settings}
@@ -98,7 +99,7 @@ def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge'
                 t0 = time.time()
                 feats = B.split_features(B.bench_model(m, sp, seed, s['arch'], s['epochs'], s['sup_steps'], s['bs'], progress=False, **ov), sp)
                 row = dict(step=step, method=m, seed=seed, **B.evaluate_features(feats, seed=seed), l2_probe_swapped=l2_probe(feats))
-                row.update(seconds=round(time.time() - t0, 1), threads=1, data=data, settings=settings, overrides=ov, recipe=B.SYNTH_RECIPE, **extra)
+                row.update(seconds=round(time.time() - t0, 1), threads=1, data=data, settings=settings, overrides=ov, synth_defaults=SYNTH_DEFAULTS, **extra)
                 Path(out).mkdir(parents=True, exist_ok=True)
                 with open(Path(out) / f'{step}.jsonl', 'a') as f: f.write(json.dumps(B._jsonable(row)) + '\n')
                 print(f"{step} {m} seed {seed}: unbiased probe swapped {row['unbiased_swapped']:.3f} ({row['seconds']:.0f} s)", flush=True)

@@ -29,6 +29,7 @@ def upsample_maps(maps: torch.Tensor, size): # maps B×T'×H'×W'; size (T, H, W
     if maps.ndim != 4: raise ValueError(f"maps must be B×T'×H'×W', got shape {tuple(maps.shape)}")
     return F.interpolate(maps[:, None].float(), size=tuple(size), mode='trilinear', align_corners=False)[:, 0]
 
+# %% ../nbs/10_cam.ipynb #cfe8f51a
 def _features(backbone, clips):
     if clips.ndim != 5: raise ValueError(f"clips must be a batch B×C×T×H×W, got shape {tuple(clips.shape)}")
     A = backbone.forward_features(clips)
@@ -58,6 +59,7 @@ def _finish(maps, clips, upsample, normalize):
     if upsample: maps = upsample_maps(maps, clips.shape[-3:])
     return normalize_maps(maps) if normalize else maps
 
+# %% ../nbs/10_cam.ipynb #ad0970e1
 @torch.no_grad()
 def class_activation_map(backbone: nn.Module, # has `forward_features(x) -> B×C×T'×H'×W'`
                          head: nn.Module, # nn.Linear C→K, or a module whose last nn.Linear is the classifier
@@ -77,6 +79,7 @@ def class_activation_map(backbone: nn.Module, # has `forward_features(x) -> B×C
     if relu: maps = maps.relu()
     return _finish(maps, clips, upsample, normalize), target
 
+# %% ../nbs/10_cam.ipynb #f04e73b2
 def grad_cam(backbone: nn.Module, head: nn.Module, clips: torch.Tensor, target=None,
              upsample: bool = True, normalize: bool = True):
     "Grad-CAM: `ReLU(Σ_c α_{k,c} A_c)` with `α_{k,c}` the mean gradient of the class-k score over the positions of `A_c`. Returns `(maps, target)`."
@@ -107,6 +110,7 @@ def overlay_cam(clip: torch.Tensor, # C×T×H×W (uint8, or float in [0,1])
     heat = torch.from_numpy(matplotlib.colormaps[cmap](cam.detach().float().cpu().clamp(0, 1).numpy())[..., :3]).float()
     return ((1 - alpha) * x + alpha * heat.permute(3, 0, 1, 2)).clamp(0, 1)
 
+# %% ../nbs/10_cam.ipynb #cbd8237c
 def show_cams(clips: torch.Tensor, # B×C×T×H×W
               cams: dict, # model name -> maps B×T×H×W, or the (maps, target) pair `class_activation_map` returns
               classes=None, # class names for the titles

@@ -92,6 +92,7 @@ def folder_info(root):
     else: layout = 'unknown'
     return dict(root=str(root), layout=layout, videos=n)
 
+# %% ../nbs/12_cli.ipynb #78709d83
 def _info(args):
     if args.path is None: d = env_info()
     else:
@@ -144,6 +145,7 @@ def _common_train_args(p, out):
     p.add_argument('--seed', type=number(int, 0), default=None)
     p.add_argument('--out', default=out, help='output folder for checkpoints and the CSV log (default: %(default)s)')
 
+# %% ../nbs/12_cli.ipynb #b631a593
 _TRAIN_KEYS = ('dataset', 'root', 'arch', 'epochs', 'bs', 'lr', 'device', 'n_frames', 'size', 'frame_crop', 'num_workers', 'seed',
                'out', 'synth_preset')
 
@@ -171,11 +173,12 @@ def _pretrain_args(p):
     _common_train_args(p, 'runs/pretrain')
     p.add_argument('--method', default=None, help='moco, mac, fame, be or a combination such as mac+fame (default: moco)')
     p.add_argument('--resume', default=None, help='a checkpoint to resume from')
-    p.add_argument('--recipe', default=None, help='a named paper-scale configuration (chapter Benchmark), e.g. fame_k400')
+    p.add_argument('--recipe', default=None, help='a named paper-scale configuration (chapter Recipes), e.g. fame_k400')
     p.add_argument('--set', nargs='*', metavar='NAME=VALUE', help='override configuration fields')
 _pretrain.add_args = _pretrain_args
 subcommand('pretrain', 'self-supervised pretraining with MoCo, MAC, FAME, BE or a combination')(_pretrain);
 
+# %% ../nbs/12_cli.ipynb #797a069a
 def _finetune(args, linear=False):
     from mac_fame_be.finetune import run_finetune, run_linear
     return (run_linear if linear else run_finetune)(checkpoint=args.checkpoint, **_train_kwargs(args))

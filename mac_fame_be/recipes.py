@@ -65,6 +65,10 @@ RECIPES = {
               ('MAC', 'retrieval R@5', 'UCF101'), ('MAC', 'finetune', 'Diving48 V2')),
         notes="MAC-C on Kinetics-400: L = 0.5·L_ss + 0.5·L_con with the symmetric contrastive loss (the authors' "
               "Kinetics config). Epochs are not in SPEC: 200 assumed."),
+}   # FAME and BE: the next cell
+
+# %% ../nbs/08a_recipes.ipynb #1ff105f7
+RECIPES.update({
     'fame_ucf101': dict(_R, dataset='ucf101', method='fame', stride=2, bs=64,
         config=dict(_SGD, queue_size=2048, key_momentum=0.999, tau=0.1, symmetric=True, beta=0.5, epochs=200,
                     schedule='step', milestones=(0.6, 0.9), grad_clip=0.0),
@@ -86,8 +90,9 @@ RECIPES = {
                     epochs=200, schedule='step', milestones=(0.6, 0.8), grad_clip=0.0),
         aims=(('BE', 'finetune', 'UCF101'), ('BE', 'finetune', 'HMDB51'), ('BE', 'finetune', 'Diving48 V2')),
         notes="BE on Kinetics-400 with R(2+1)D-18 at 16×112² (its UCF101/HMDB51 numbers are I3D at 224²)."),
-}
+})
 
+# %% ../nbs/08a_recipes.ipynb #d3b6cc59
 def get_recipe(name, **changes):
     """A copy of `RECIPES[name]`; each of `changes` replaces a top-level entry (dataset, arch, n_frames, crop, stride,
     bs) or, when it is a `PretrainConfig` field, an entry of `config`. The result is validated."""
@@ -110,6 +115,7 @@ def recipe_targets(name):
     df = paper_results()
     return df[[(m, p, t) in aims for m, p, t in zip(df['method'], df['protocol'], df['target'])]]
 
+# %% ../nbs/08a_recipes.ipynb #8c447a8f
 def recipe_table():
     "One row per recipe: data, backbone, clip, batch size, the main hyper-parameters and the numbers it aims at."
     rows = []

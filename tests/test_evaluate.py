@@ -125,3 +125,33 @@ def test_cam_on_tiny3d_frozen(tmp_path, tiny):
         assert share.shape == (2,) and ((share > 0) & (share <= 1)).all()
     finally:
         for p in tiny.parameters(): p.requires_grad_(True)
+
+
+def test_predict_clips_is_the_protocol():
+    "`predict_clips` = per-clip logits of the centre crop that resizes the short side (`augment.center_crop`), on the CPU."
+    from mac_fame_be.evaluate import predict_clips
+    from mac_fame_be.augment import center_crop
+    ds = UniformToy(n_videos=5, n_clips=2, shape=(3, 4, 20, 24))   # frames larger than the crop: it resizes, then cuts
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 12 * 12, 3))
+    logits, labels, kept = predict_clips(model, ds, bs=2, crop=12, return_index=True)
+    want = model(center_crop(ds.clips.flatten(0, 1).float() / 255, 12)).view(5, 2, 3)
+    torch.testing.assert_close(logits, want.detach(), rtol=0, atol=0)
+    assert labels.tolist() == ds.labels.tolist() and kept.tolist() == list(range(5)) and logits.device.type == 'cpu'
+
+
+def test_moved_names_still_import():
+    "Evaluation lives in `evaluate`; the names users imported from `finetune`, `benchmark` and `pretrain` still work."
+    from mac_fame_be import evaluate, finetune, benchmark, pretrain
+    for name in ('predict_clips', 'clip_accuracy'): assert getattr(finetune, name) is getattr(evaluate, name)
+    for name in ('FeatureProbe', 'fit_probe', 'probe_accuracy', 'PROBE_GRID', 'tuned_probe', 'video_top1'):
+        assert getattr(benchmark, name) is getattr(evaluate, name)
+    assert pretrain.SYNTH_RECIPE is pretrain.SYNTH_DEFAULTS and finetune.FINETUNE_SYNTH_RECIPE is finetune.FINETUNE_SYNTH_DEFAULTS
+    assert isinstance(finetune.LinearProbe(create_backbone('tiny3d'), 4).head, evaluate.FeatureProbe)
+
+
+def test_evaluate_needs_no_fastai():
+    "Evaluation comes before finetuning and imports no fastai (so `finetune` and `benchmark` can both call it)."
+    import subprocess, sys
+    code = "import sys, mac_fame_be.evaluate; print(sorted({m.split('.')[0] for m in sys.modules} & {'fastai', 'fastcore'}))"
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip() == '[]'

@@ -153,3 +153,16 @@ def test_finetune_and_linear(synth_root, tmp_path):
     assert torch.load(ft['checkpoint'], weights_only=False)['arch'] == 'tiny3d'
     with pytest.raises(FileNotFoundError, match='checkpoint not found'):
         run_linear('synthmotion', synth_root, checkpoint=tmp_path / 'missing.pth', **kw)
+
+
+@pytest.mark.parametrize('method', ['moco', 'mac+fame', 'be'])
+def test_backbone_prefix_is_pretrain_models_layout(tmp_path, method):
+    "finetune finds the backbone where `pretrain.BACKBONE_PREFIX` says, and that is where `PretrainModel` keeps it."
+    from mac_fame_be.pretrain import PretrainModel, BACKBONE_PREFIX
+    from mac_fame_be.models import create_backbone
+    torch.manual_seed(0)
+    pm = PretrainModel(create_backbone('tiny3d'), PretrainConfig.for_method(method))
+    assert [n + '.' for n, m in pm.named_modules() if m is pm.backbone] == [BACKBONE_PREFIX]
+    torch.save(dict(model=pm.state_dict(), arch='tiny3d'), tmp_path / 'ck.pth')
+    got, want = backbone_from_checkpoint(tmp_path / 'ck.pth').state_dict(), pm.backbone.state_dict()
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
