@@ -252,6 +252,7 @@ def plot_motion(summary, chance, metric='unbiased_swapped', ax=None, dpi=80):
     ax.set_ylabel('unbiased probe, test_swapped', fontsize=8); ax.set_ylim(0, 1.05); ax.legend(fontsize=7, loc='upper left')
     return ax
 
+# %% ../nbs/11_benchmark.ipynb #aa239dc5
 def verdicts(summary, chance, metric='unbiased_swapped', base='moco'):
     """One sentence per self-supervised row of `summary`, computed from its numbers: its `metric` against `base`'s,
     and what it means (relies on motion: it closes at least half of the distance from `base` to the

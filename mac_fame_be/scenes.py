@@ -58,24 +58,7 @@ class SynthConfig:
     fps: int = 25
     layout: str = 'anchored'
 
-    def __post_init__(self):
-        def bad(name, want): raise ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
-        if not (isinstance(self.size, int) and self.size >= 16 and self.size % 2 == 0): bad('size', 'an even int >= 16')
-        if not (isinstance(self.n_frames, int) and self.n_frames >= 2): bad('n_frames', 'an int >= 2')
-        if not 2 <= self.n_classes <= len(MOTION_CLASSES): bad('n_classes', f'in [2, {len(MOTION_CLASSES)}]')
-        if not 2 <= self.n_families <= len(BG_FAMILIES): bad('n_families', f'in [2, {len(BG_FAMILIES)}]')
-        for s in SPLITS:
-            if not (isinstance(getattr(self, f'n_{s}'), int) and getattr(self, f'n_{s}') >= 0): bad(f'n_{s}', 'an int >= 0')
-        if not 0 <= self.p_bias <= 1: bad('p_bias', 'in [0, 1]')
-        if self.appearance not in APPEARANCES: bad('appearance', f'one of {APPEARANCES}')
-        if not 0 < self.obj_size <= 0.6: bad('obj_size', 'in (0, 0.6] (a fraction of the frame size)')
-        if not self.speed > 0: bad('speed', '> 0')
-        if not 0 <= self.speed_jitter < 1: bad('speed_jitter', 'in [0, 1)')
-        if not self.noise_std >= 0: bad('noise_std', '>= 0')
-        if not (isinstance(self.jitter_px, int) and 0 <= self.jitter_px <= self.size // 8): bad('jitter_px', f'an int in [0, {self.size // 8}]')
-        if not 0 <= self.flicker < 0.5: bad('flicker', 'in [0, 0.5)')
-        if not 0 <= self.bg_hue_spread <= 1: bad('bg_hue_spread', 'in [0, 1] (a fraction of the colour wheel)')
-        if self.layout not in LAYOUTS: bad('layout', f'one of {LAYOUTS}')
+    def __post_init__(self): _check_config(self)
 
     @property
     def classes(self): return MOTION_CLASSES[:self.n_classes]
@@ -84,6 +67,28 @@ class SynthConfig:
     def own_family(self, label): return label % self.n_families
     def family_hue(self, family): return (family + 0.5) / self.n_families   # with 8 families the object's hue (≈0.14) falls between the first two
 
+# %% ../nbs/01a_scenes.ipynb #d0ff24fd
+def _check_config(self):
+    "Raise a `ValueError` naming the first `SynthConfig` field out of its range."
+    def bad(name, want): raise ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
+    if not (isinstance(self.size, int) and self.size >= 16 and self.size % 2 == 0): bad('size', 'an even int >= 16')
+    if not (isinstance(self.n_frames, int) and self.n_frames >= 2): bad('n_frames', 'an int >= 2')
+    if not 2 <= self.n_classes <= len(MOTION_CLASSES): bad('n_classes', f'in [2, {len(MOTION_CLASSES)}]')
+    if not 2 <= self.n_families <= len(BG_FAMILIES): bad('n_families', f'in [2, {len(BG_FAMILIES)}]')
+    for s in SPLITS:
+        if not (isinstance(getattr(self, f'n_{s}'), int) and getattr(self, f'n_{s}') >= 0): bad(f'n_{s}', 'an int >= 0')
+    if not 0 <= self.p_bias <= 1: bad('p_bias', 'in [0, 1]')
+    if self.appearance not in APPEARANCES: bad('appearance', f'one of {APPEARANCES}')
+    if not 0 < self.obj_size <= 0.6: bad('obj_size', 'in (0, 0.6] (a fraction of the frame size)')
+    if not self.speed > 0: bad('speed', '> 0')
+    if not 0 <= self.speed_jitter < 1: bad('speed_jitter', 'in [0, 1)')
+    if not self.noise_std >= 0: bad('noise_std', '>= 0')
+    if not (isinstance(self.jitter_px, int) and 0 <= self.jitter_px <= self.size // 8): bad('jitter_px', f'an int in [0, {self.size // 8}]')
+    if not 0 <= self.flicker < 0.5: bad('flicker', 'in [0, 0.5)')
+    if not 0 <= self.bg_hue_spread <= 1: bad('bg_hue_spread', 'in [0, 1] (a fraction of the colour wheel)')
+    if self.layout not in LAYOUTS: bad('layout', f'one of {LAYOUTS}')
+
+# %% ../nbs/01a_scenes.ipynb #3e763c4b
 SYNTH_PRESETS = {'default': {}, 'small': dict(n_train=16, n_train_unbiased=8, n_test_iid=8, n_test_swapped=8, n_test_static=8)}
 
 def synth_config(preset='default', **config):
@@ -126,6 +131,7 @@ def _trajectory(name, cfg, rng):
         return x0 + amp * np.sin(2 * np.pi * (t / period + ph)), y0 + zero, one
     raise ValueError(f"motion class must be one of {MOTION_CLASSES}, got {name!r}")
 
+# %% ../nbs/01a_scenes.ipynb #facf63fd
 def _anchored(name, T, S, f, x0, y0, ph):
     "The 'anchored' layout: each motion runs once over the T frames from a class-specific start (progress u = t/(T−1))."
     u, one, zero = np.linspace(0, 1, T), np.ones(T), np.zeros(T)
@@ -142,7 +148,6 @@ def _anchored(name, T, S, f, x0, y0, ph):
     if name == 'ZigZag': return run, yc + 0.14 * S * (4 * np.abs((4 * u * f + ph) % 1.0 - 0.5) - 1), one
     if name == 'Oscillate': return xc + 0.2 * S * np.sin(2 * np.pi * (2 * u * f + ph)), yc + zero, one
     raise ValueError(f"motion class must be one of {MOTION_CLASSES}, got {name!r}")
-
 
 # %% ../nbs/01a_scenes.ipynb #5b328f2d
 def _appearance(cfg, rng):
@@ -187,6 +192,7 @@ def _palette(rng, n, hue, spread, dark):
     val = rng.uniform(0.2, 0.55, n) if dark else rng.uniform(0.6, 1.0, n)
     return _hsv_to_rgb(h, sat, val).astype(np.float32)
 
+# %% ../nbs/01a_scenes.ipynb #c53e2ec4
 def _render_background(family, h, w, S, rng, hue=0.0, spread=1.0):
     """A static background (h, w, 3) float32 in [0, 1] of one procedural family, drawn with `rng`; its colours have
     hues in `hue ± spread/2` (`spread=1`: any hue)."""
