@@ -24,6 +24,7 @@ STEPS = {   # step: (data, bench settings, [(method, pretraining overrides)], ex
     'v2-mac-hard-16x48':     (V2, dict(n_frames=16, stride=2, size=48, n_clips=1), [('mac', HARD)], {}),
     'ref-16x48':             ({}, dict(n_frames=16, stride=1, size=48, n_clips=1), [('mac', HARD), ('fame', {})], dict(reference=True, same_clip=True)),
     'ref-8x32':              ({}, CLIP8, [('mac', HARD), ('fame', {}), ('moco', OLD_TAU)], dict(reference=True, same_clip=True)),
+    'ref-8x32-tau0.1':       ({}, CLIP8, [('moco', {}), ('random', {})], dict(reference=True)),   # the benchmark's own defaults
     'ref-8x32-random-start': ({}, CLIP8, [('mac', HARD), ('fame', {}), ('moco', OLD_TAU)], dict(reference=True, same_clip=True, random_start=True)),
     'v3-mac-hard':           ({}, CLIP8, [('mac', HARD)], {}),
     'v3-mac-pretext':        ({}, CLIP8, [('mac', PRETEXT)], {}),

@@ -240,16 +240,17 @@ def plot_motion(summary, chance, metric='unbiased_swapped', ax=None, dpi=80):
     if ax is None: _, ax = plt.subplots(figsize=(6.5, 3), dpi=dpi)
     rows = [m for m in summary.index if not m.startswith('supervised')]
     mean, err = summary.loc[rows, (metric, 'mean')], _errs(summary.loc[rows], metric)
-    ax.bar(range(len(rows)), mean, yerr=err if (summary.loc[rows, ('seeds', '')] > 1).any() else None, capsize=3,
+    several = (summary.loc[rows, ('seeds', '')] > 1).any()
+    ax.bar(range(len(rows)), mean, yerr=err if several else None, capsize=3,
            color=['#999999' if m in ('random', 'moco') else '#2b7bba' for m in rows])
-    for i, v in enumerate(mean): ax.text(i, v + 0.02, f"{v:.2f}", ha='center', fontsize=8)
+    for i, (v, e) in enumerate(zip(mean, err if several else [0] * len(rows))): ax.text(i, v + e + 0.02, f"{v:.2f}", ha='center', fontsize=8)
     ax.axhline(chance, ls='--', c='k', lw=0.8, label=f'chance ({chance:.3f})')
     if 'supervised_unbiased' in summary.index:
         ax.axhline(summary.loc['supervised_unbiased', (metric, 'mean')], ls=':', c='g', lw=1.2, label='supervised on unbiased labels')
-    ax.set_xticks(range(len(rows))); ax.set_xticklabels([display_name(m) for m in rows], rotation=12, fontsize=8)
+    ax.set_xticks(range(len(rows))); ax.set_xticklabels([display_name(m).replace(' (', '\n(') for m in rows], fontsize=8)
     n = summary[('seeds', '')]
     ax.set_title(f"Motion held when the background lies ({n.min()}{'' if n.min() == n.max() else f'–{n.max()}'} seed{'' if n.max() == 1 else 's'})", fontsize=9)
-    ax.set_ylabel('unbiased probe, test_swapped', fontsize=8); ax.set_ylim(0, 1.05); ax.legend(fontsize=7, loc='upper left')
+    ax.set_ylabel('unbiased probe, test_swapped', fontsize=8); ax.set_ylim(0, 1.25); ax.legend(fontsize=7, loc='upper center', ncol=2)
     return ax
 
 # %% ../nbs/11_benchmark.ipynb #aa239dc5
