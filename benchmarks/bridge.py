@@ -36,6 +36,10 @@ STEPS = {   # step: (data, bench settings, [(method, pretraining overrides)], ex
     'v3-fame-q1024':         ({}, CLIP8, [('fame', dict(tau=0.1, queue_size=1024))], {}),
     'v3-fame-tau0.2':        ({}, CLIP8, [('fame', dict(tau=0.2))], {}),
     'v3-mac-tau0.1':         ({}, CLIP8, [('mac', dict(tau=0.1))], {}),
+    'v3-random-obj0.24':     (dict(obj_size=0.24), CLIP8, [('random', {})], {}),   # the floor: what an untrained tiny3d holds
+    'v3-random-obj0.16':     (dict(obj_size=0.16), CLIP8, [('random', {})], {}),
+    'v3-obj0.24':            (dict(obj_size=0.24), CLIP8, [('moco', {}), ('fame', {})], {}),
+    'v3-obj0.24-mac-pretext': (dict(obj_size=0.24), CLIP8, [('mac', PRETEXT)], {}),
 }
 
 def reference_splits(seed, n_frames, stride, n_clips, size, random_start=False, reference='../shared/reference/ssl-prototype'):
