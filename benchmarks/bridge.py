@@ -40,6 +40,12 @@ STEPS = {   # step: (data, bench settings, [(method, pretraining overrides)], ex
     'v3-random-obj0.16':     (dict(obj_size=0.16), CLIP8, [('random', {})], {}),
     'v3-obj0.24':            (dict(obj_size=0.24), CLIP8, [('moco', {}), ('fame', {})], {}),
     'v3-obj0.24-mac-pretext': (dict(obj_size=0.24), CLIP8, [('mac', PRETEXT)], {}),
+    # MoCo on the reference's data at the benchmark's defaults, one of the reference's choices at a time
+    'ref-8x32-moco-const-lr':   ({}, CLIP8, [('moco', dict(schedule='const'))], dict(reference=True)),
+    'ref-8x32-moco-bc-jitter':  ({}, CLIP8, [('moco', dict(jitter=(0.4, 0.4, 0.0, 0.0)))], dict(reference=True)),
+    'ref-8x32-moco-crop0.4':    ({}, CLIP8, [('moco', dict(scale=(0.4, 1.0)))], dict(reference=True)),
+    'ref-8x32-moco-head64':     ({}, CLIP8, [('moco', dict(hidden=128, dim=64))], dict(reference=True)),
+    'ref-8x32-moco-q1024':      ({}, CLIP8, [('moco', dict(queue_size=1024))], dict(reference=True)),
 }
 
 def reference_splits(seed, n_frames, stride, n_clips, size, random_start=False, reference='../shared/reference/ssl-prototype'):
