@@ -264,7 +264,7 @@ def verdicts(summary, chance, metric='unbiased_swapped', base='moco'):
     for m in summary.index:
         if m.startswith('supervised'): continue
         a = mean[m]
-        if m == base: what = f"{a:.2f} on swapped backgrounds (chance {chance:.2f}): the baseline"
+        if m == base: what = f"{a:.2f} on swapped backgrounds (chance {chance:.3g}): the baseline"
         elif m == 'random': what = f"{a:.2f} on swapped backgrounds vs {display_name(base)} {b:.2f}: the untrained network"
         else:
             why = ('relies on motion' if a - b >= 0.5 * (ceiling - b) else 'holds some motion, the background still dominates'
