@@ -13,6 +13,7 @@ V2 = dict(layout='free', n_frames=32)                               # SynthMotio
 CLIP8 = dict(n_frames=8, stride=2, size=32, n_clips=1)              # 8 frames at stride 2, 32², the whole video
 PRETEXT = dict(w_con=0.0, w_ss=1.0)
 HARD = dict(PRETEXT, soft=False)
+BENCHMARK_V3 = ('random', 'supervised', 'supervised_unbiased', 'moco', 'mac', 'mac-pretext', 'fame', 'be', 'mac+fame')
 OLD_TAU = dict(tau=0.2)   # before the recipe fixed τ = 0.1 for every method, MoCo and MAC ran at their papers' τ = 0.2
 STEPS = {   # step: (data, bench settings, [(method, pretraining overrides)], extra: same_clip / reference data / random_start)
     'v2-jit0':               (dict(V2, jitter_px=0), dict(n_clips=4), [('moco', OLD_TAU), ('fame', {})], {}),
@@ -46,6 +47,12 @@ STEPS = {   # step: (data, bench settings, [(method, pretraining overrides)], ex
     'ref-8x32-moco-crop0.4':    ({}, CLIP8, [('moco', dict(scale=(0.4, 1.0)))], dict(reference=True)),
     'ref-8x32-moco-head64':     ({}, CLIP8, [('moco', dict(hidden=128, dim=64))], dict(reference=True)),
     'ref-8x32-moco-q1024':      ({}, CLIP8, [('moco', dict(queue_size=1024))], dict(reference=True)),
+    # the network: tiny3d (every step above) against plain3d (the reference's kind of network, the benchmark's since)
+    'v3-benchmark-tiny3d':      ({}, CLIP8, [(m, {}) for m in BENCHMARK_V3], {}),   # stored by `bench` (5 seeds)
+    'v3-be-consistency-tiny3d': ({}, CLIP8, [('be', dict(be_consistency=True))], {}),   # stored by `bench` (3 seeds)
+    'ref-8x32-plain3d':         ({}, dict(CLIP8, arch='plain3d'), [('random', {}), ('moco', {})], dict(reference=True)),
+    'v3-plain3d':               ({}, dict(CLIP8, arch='plain3d'), [(m, {}) for m in ('random', 'moco', 'mac-pretext', 'fame', 'mac', 'be', 'supervised', 'mac+fame')], {}),
+    'v3-plain3d-epochs30':      ({}, dict(CLIP8, arch='plain3d', epochs=30), [('fame', {}), ('moco', {})], {}),
 }
 
 def reference_splits(seed, n_frames, stride, n_clips, size, random_start=False, reference='../shared/reference/ssl-prototype'):
@@ -94,7 +101,7 @@ def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge'
     from mac_fame_be.pretrain import SYNTH_DEFAULTS
     torch.set_num_threads(1)
     data, settings, runs, extra = STEPS[step]
-    s = {**B.BENCH_DEFAULTS, **settings}
+    s = {**B.BENCH_DEFAULTS, 'arch': 'tiny3d', **settings}   # the steps before the network changed ran tiny3d; later ones name their arch
     if extra.get('reference'):
         splits = lambda seed: reference_splits(seed, s['n_frames'], s['stride'], s['n_clips'], s['size'], extra.get('random_start', False), reference)
     else:

@@ -80,7 +80,7 @@ def evaluate_features(feats, n_classes=None, seed=0, knn_k=20):
     return row
 
 # %% ../nbs/11_benchmark.ipynb #845b99de
-def train_supervised(ds, n_classes, arch='tiny3d', epochs=60, bs=32, lr=3e-3, wd=1e-4, seed=0, scale=(0.4, 1.), progress=True):
+def train_supervised(ds, n_classes, arch='plain3d', epochs=60, bs=32, lr=3e-3, wd=1e-4, seed=0, scale=(0.4, 1.), progress=True):
     """Train `arch` (a name, or a backbone that is copied) and a classifier head with cross-entropy on random clips of
     the in-memory dataset `ds`: `finetune_learner` (basic augmentation without flip) with AdamW and a one-cycle
     schedule; returns `nn.Sequential(backbone, head)` in eval mode."""
@@ -98,7 +98,7 @@ def train_supervised(ds, n_classes, arch='tiny3d', epochs=60, bs=32, lr=3e-3, wd
     return nn.Sequential(learn.model.backbone, learn.model.head).eval()
 
 # %% ../nbs/11_benchmark.ipynb #3058f409
-def calibrate(root, steps=1500, seed=0, arch='tiny3d', out=None, progress=True, n_frames=8, stride=2, size=32, n_clips=4):
+def calibrate(root, steps=1500, seed=0, arch='plain3d', out=None, progress=True, n_frames=8, stride=2, size=32, n_clips=4):
     """The two calibration checks on a SynthMotion `root`: supervised `arch` trained on `train_unbiased` and on `train`
     for the same number of optimiser `steps` (bs 32), tested on the three test splits. Returns a table. With `out`,
     the result is added to `out/calibration.json` and read back (not recomputed) when the settings are the same."""
@@ -137,7 +137,7 @@ def check_method(method):
     except ValueError: raise ValueError(f"method must be one of {BENCH_METHODS} or a pretraining method such as 'mac+fame', got {method!r}") from None
     return method
 
-def pretrain_backbone(train_ds, method, seed=0, arch='tiny3d', epochs=20, bs=32, progress=True, **overrides):
+def pretrain_backbone(train_ds, method, seed=0, arch='plain3d', epochs=20, bs=32, progress=True, **overrides):
     "Pretrain `arch` with `method` on the in-memory split `train_ds` (labels unused), `SYNTH_DEFAULTS` + `overrides`; returns the backbone."
     mode = data_mode(method)
     set_seed(seed)
@@ -149,7 +149,7 @@ def pretrain_backbone(train_ds, method, seed=0, arch='tiny3d', epochs=20, bs=32,
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
     return learn.model.backbone.eval()
 
-def bench_model(method, splits, seed=0, arch='tiny3d', epochs=20, sup_steps=600, bs=32, progress=True, **overrides):
+def bench_model(method, splits, seed=0, arch='plain3d', epochs=20, sup_steps=600, bs=32, progress=True, **overrides):
     "The backbone of one benchmark row: `method` of `BENCH_METHODS` (or a pretraining method) trained on `splits`."
     check_method(method)
     if method == 'random':
@@ -198,6 +198,8 @@ def summarize(results, methods=None, metrics=METRICS):
     return tab
 
 # %% ../nbs/11_benchmark.ipynb #fff9c50e
+def _r(x, digits): return f"{round(x, digits) + 0.:.{digits}f}"   # + 0.: no '-0.00' for a mean of tiny negatives
+
 def format_table(summary, digits=2, spread='ci95'):
     """`summarize`'s table as strings: `mean ± half-width of the 95% interval` over seeds (`spread='std'`: ± std);
     a row of one seed shows its value alone, and its `seeds` column says "1 seed"."""
@@ -205,7 +207,7 @@ def format_table(summary, digits=2, spread='ci95'):
     out, n = pd.DataFrame(index=summary.index), summary[('seeds', '')]
     out['seeds'] = [f"{k} seed{'' if k == 1 else 's'}" for k in n]
     for m in dict.fromkeys(c[0] for c in summary.columns if c[0] != 'seeds'):
-        out[m] = [f"{a:.{digits}f}" if k == 1 else f"{a:.{digits}f} ± {b:.{digits}f}"
+        out[m] = [f"{_r(a, digits)}" if k == 1 else f"{_r(a, digits)} ± {_r(b, digits)}"
                   for a, b, k in zip(summary[(m, 'mean')], summary[(m, spread)], n)]
     return out
 
@@ -282,7 +284,7 @@ def _save_charts(tab, out):
         plt.close(ax.figure)
 
 # %% ../nbs/11_benchmark.ipynb #49845031
-BENCH_DEFAULTS = dict(arch='tiny3d', epochs=20, sup_steps=600, n_frames=8, stride=2, size=32, n_clips=1, bs=32)
+BENCH_DEFAULTS = dict(arch='plain3d', epochs=30, sup_steps=600, n_frames=8, stride=2, size=32, n_clips=1, bs=32)
 
 def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='data', threads=None, progress=True, overrides=None,
           show=True, **settings):
@@ -328,7 +330,7 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
 DEMO_METHODS = ('random', 'supervised_unbiased', 'moco', 'mac-pretext', 'fame', 'be')
 DEMO_COLUMNS = ('seeds', 'unbiased_swapped', 'knn_swapped', 'biased_iid', 'biased_swapped')
 
-def demo(out='runs/demo', data='data', seeds=1, methods=DEMO_METHODS, epochs=20, threads=None, progress=True, **settings):
+def demo(out='runs/demo', data='data', seeds=1, methods=DEMO_METHODS, epochs=BENCH_DEFAULTS['epochs'], threads=None, progress=True, **settings):
     """The benchmark's point in less than ten minutes on a 2-core CPU: `bench` with `methods` and `seeds`, then a
     short table, one sentence per method (`verdicts`) and the chart `out/motion.png` (`plot_motion`)."""
     t0 = time.time()

@@ -6,7 +6,8 @@
 __all__ = ['ClipNormalize', 'VideoBackbone', 'register_backbone', 'list_backbones', 'create_backbone', 'TorchvisionVideoResNet',
            'to_torchvision_state_dict', 'from_torchvision_state_dict', 'r3d_18', 'mc3_18', 'r2plus1d_18', 'r21d_10',
            'TorchvisionS3D', 's3d', 'C3D', 'c3d', 'InceptionBlock3d', 'I3D', 'i3d', 'Tiny3DBlock', 'Tiny3D', 'tiny3d',
-           'count_macs', 'backbone_costs', 'time_forward', 'ProjectionHead', 'PretextHead', 'ClassifierHead']
+           'Plain3D', 'plain3d', 'count_macs', 'backbone_costs', 'time_forward', 'ProjectionHead', 'PretextHead',
+           'ClassifierHead']
 
 # %% ../nbs/05_models.ipynb #a15645c7
 import math, numbers, time
@@ -207,6 +208,24 @@ class Tiny3D(VideoBackbone):
 
 @register_backbone
 def tiny3d(**kwargs): return Tiny3D(**kwargs)
+
+# %% ../nbs/05_models.ipynb #a3effafe
+class Plain3D(VideoBackbone):
+    "Plain (2+1)D CNN (≈0.16 M parameters): per block a 1×3×3 conv (stride 2 in space) and a 3×1×1 conv (stride `t_strides[i]` in time), each BN-ReLU."
+    min_input, default_input = (1, 8, 8), (16, 64, 64)
+    def __init__(self, widths=(32, 64, 128), t_strides=(1, 2, 2), normalize=True, mean=KINETICS_MEAN, std=KINETICS_STD):
+        super().__init__(normalize, mean, std)
+        if len(widths) != len(t_strides): raise ValueError(f"widths and t_strides must have the same length, got {widths} and {t_strides}")
+        blocks, cin = [], 3
+        for w, s in zip(widths, t_strides):
+            blocks.append(nn.Sequential(_cbr(cin, w, (1, 3, 3), (1, 2, 2), (0, 1, 1)), _cbr(w, w, (3, 1, 1), (s, 1, 1), (1, 0, 0))))
+            cin = w
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = cin
+    def _features(self, x): return self.blocks(x)
+
+@register_backbone
+def plain3d(**kwargs): return Plain3D(**kwargs)
 
 # %% ../nbs/05_models.ipynb #0d3e7607
 def count_macs(model, input_shape):

@@ -52,3 +52,17 @@ def test_paper_results():
     assert df[df.protocol.str.startswith('retrieval')]['value'].tolist() == [32.0, 52.9]
     assert sorted(df[df.target == 'Diving48 V2']['value']) == [62.4, 69.2, 72.9]
     json.dumps(PAPER_RESULTS)   # plain data
+
+def test_stored_results_are_the_defaults():
+    "The chapter's stored 5-seed results were all run with today's defaults (a changed default must move old runs out)."
+    from dataclasses import asdict
+    from pathlib import Path
+    from mac_fame_be.benchmark import BENCH_DEFAULTS, _jsonable
+    from mac_fame_be.pretrain import SYNTH_DEFAULTS
+    from mac_fame_be.scenes import SynthConfig
+    res = read_results(Path(__file__).resolve().parents[1] / 'nbs' / '11_benchmark_results')
+    for s in res['settings']:
+        assert {k: s[k] for k in BENCH_DEFAULTS} == BENCH_DEFAULTS and s['overrides'] == {}
+        assert s['synth_defaults'] == _jsonable(SYNTH_DEFAULTS)
+        assert s['data']['config'] == asdict(SynthConfig()) and s['data']['seed'] == 0
+    assert res.groupby('method')['seed'].apply(sorted).to_dict() == {m: list(range(5)) for m in BENCH_METHODS}

@@ -8,7 +8,7 @@ from mac_fame_be.models import (create_backbone, list_backbones, register_backbo
                                 to_torchvision_state_dict, from_torchvision_state_dict, ClipNormalize,
                                 VideoBackbone, ProjectionHead, PretextHead, ClassifierHead)
 
-ALL = ['c3d', 'i3d', 'mc3_18', 'r21d_10', 'r2plus1d_18', 'r3d_18', 's3d', 'tiny3d']
+ALL = ['c3d', 'i3d', 'mc3_18', 'plain3d', 'r21d_10', 'r2plus1d_18', 'r3d_18', 's3d', 'tiny3d']
 
 def test_registry_lists_every_backbone():
     assert set(ALL) <= set(list_backbones())
