@@ -137,7 +137,7 @@ def check_method(method):
     except ValueError: raise ValueError(f"method must be one of {BENCH_METHODS} or a pretraining method such as 'mac+fame', got {method!r}") from None
     return method
 
-def pretrain_backbone(train_ds, method, seed=0, arch='plain3d', epochs=20, bs=32, progress=True, **overrides):
+def pretrain_backbone(train_ds, method, seed=0, arch='plain3d', epochs=30, bs=32, progress=True, **overrides):
     "Pretrain `arch` with `method` on the in-memory split `train_ds` (labels unused), `SYNTH_DEFAULTS` + `overrides`; returns the backbone."
     mode = data_mode(method)
     set_seed(seed)
@@ -149,7 +149,7 @@ def pretrain_backbone(train_ds, method, seed=0, arch='plain3d', epochs=20, bs=32
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
     return learn.model.backbone.eval()
 
-def bench_model(method, splits, seed=0, arch='plain3d', epochs=20, sup_steps=600, bs=32, progress=True, **overrides):
+def bench_model(method, splits, seed=0, arch='plain3d', epochs=30, sup_steps=600, bs=32, progress=True, **overrides):
     "The backbone of one benchmark row: `method` of `BENCH_METHODS` (or a pretraining method) trained on `splits`."
     check_method(method)
     if method == 'random':
