@@ -13,6 +13,7 @@ V2 = dict(layout='free', n_frames=32)                               # SynthMotio
 CLIP8 = dict(n_frames=8, stride=2, size=32, n_clips=1)              # 8 frames at stride 2, 32², the whole video
 PRETEXT = dict(w_con=0.0, w_ss=1.0)
 HARD = dict(PRETEXT, soft=False)
+# the benchmark's rows when v3 ran with tiny3d (kept as they were, whatever BENCH_METHODS becomes)
 BENCHMARK_V3 = ('random', 'supervised', 'supervised_unbiased', 'moco', 'mac', 'mac-pretext', 'fame', 'be', 'mac+fame')
 OLD_TAU = dict(tau=0.2)   # before the recipe fixed τ = 0.1 for every method, MoCo and MAC ran at their papers' τ = 0.2
 STEPS = {   # step: (data, bench settings, [(method, pretraining overrides)], extra: same_clip / reference data / random_start)
