@@ -145,6 +145,21 @@ def _common_train_args(p, out):
     p.add_argument('--seed', type=number(int, 0), default=None)
     p.add_argument('--out', default=out, help='output folder for checkpoints and the CSV log (default: %(default)s)')
 
+# %% ../nbs/12_cli.ipynb #8140668a
+class _LazyHelp(str):
+    "An argparse help text made when it is shown (`--help`), so that building the parser imports no torch."
+    def __new__(cls, make):
+        s = super().__new__(cls, '...'); s.make = make
+        return s
+    def __mod__(self, params): return self.make() % params
+
+def _methods_help(default):
+    "`--method`'s help: the names in `methods.METHOD_REGISTRY` (the package's and any registered since)."
+    def make():
+        from mac_fame_be.methods import METHOD_REGISTRY
+        return f"{', '.join(METHOD_REGISTRY)} or a combination joined by '+' such as mac+fame (default: {default})"
+    return _LazyHelp(make)
+
 # %% ../nbs/12_cli.ipynb #b631a593
 _TRAIN_KEYS = ('dataset', 'root', 'arch', 'epochs', 'bs', 'lr', 'device', 'n_frames', 'size', 'frame_crop', 'num_workers', 'seed',
                'out', 'synth_preset')
@@ -171,12 +186,12 @@ def _pretrain(args):
 
 def _pretrain_args(p):
     _common_train_args(p, 'runs/pretrain')
-    p.add_argument('--method', default=None, help='moco, mac, fame, be or a combination such as mac+fame (default: moco)')
+    p.add_argument('--method', default=None, help=_methods_help('moco'))
     p.add_argument('--resume', default=None, help='a checkpoint to resume from')
     p.add_argument('--recipe', default=None, help='a named paper-scale configuration (chapter Recipes), e.g. fame_k400')
     p.add_argument('--set', nargs='*', metavar='NAME=VALUE', help='override configuration fields')
 _pretrain.add_args = _pretrain_args
-subcommand('pretrain', 'self-supervised pretraining with MoCo, MAC, FAME, BE or a combination')(_pretrain);
+subcommand('pretrain', 'self-supervised pretraining with a registered method or a combination (see --method)')(_pretrain);
 
 # %% ../nbs/12_cli.ipynb #797a069a
 def _finetune(args, linear=False):
@@ -199,7 +214,7 @@ def _doctor(args):
 
 def _doctor_args(p):
     _common_train_args(p, None)
-    p.add_argument('--method', default='moco')
+    p.add_argument('--method', default='moco', help=_methods_help('%(default)s'))
     p.add_argument('--steps', type=number(int, 1), default=10, help='steps to time (default: %(default)s)')
 _doctor.add_args = _doctor_args
 subcommand('doctor', 'time each stage of a pretraining step (data, augmentation, forward/backward, MoCo update)')(_doctor);

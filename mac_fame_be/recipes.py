@@ -9,6 +9,7 @@ __all__ = ['PAPER_RESULTS', 'RECIPES', 'paper_results', 'get_recipe', 'recipe_co
 # %% ../nbs/08a_recipes.ipynb #6c89fcdd
 import pandas as pd
 from .pretrain import PretrainConfig, run_pretrain
+from .methods import method_recipe
 
 # %% ../nbs/08a_recipes.ipynb #44020376
 _MAC_P, _FAME_P, _BE_S = 'MAC poster (seeds/000)', 'FAME poster (seeds/001)', 'BE slides (seeds/002)'
@@ -43,24 +44,19 @@ def paper_results(method=None):
 
 # %% ../nbs/08a_recipes.ipynb #3ea34a0f
 _R = dict(arch='r2plus1d_18', n_frames=16, crop=112)
-_SGD = dict(opt='sgd', lr=0.01, mom=0.9, wd=1e-4)
+# `config`: what each setting changes in its method's recipe (`Method.recipe`: the paper's queue, τ, lr, schedule, weights)
 RECIPES = {
-    'moco_ucf101': dict(_R, dataset='ucf101', method='moco', stride=(1, 2, 3, 4), bs=64,
-        config=dict(_SGD, queue_size=2048, key_momentum=0.999, tau=0.2, epochs=200, schedule='cos', grad_clip=40.0),
+    'moco_ucf101': dict(_R, dataset='ucf101', method='moco', stride=(1, 2, 3, 4), bs=64, config=dict(queue_size=2048, epochs=200),
         aims=(), notes="MoCo v2 baseline as MAC's contrastive branch (SPEC §2); queue 2048 as FAME's UCF101 setting."),
-    'moco_k400': dict(_R, dataset='k400', method='moco', stride=(1, 2, 3, 4), bs=128,
-        config=dict(_SGD, queue_size=65536, key_momentum=0.999, tau=0.2, epochs=200, schedule='cos', grad_clip=40.0),
+    'moco_k400': dict(_R, dataset='k400', method='moco', stride=(1, 2, 3, 4), bs=128, config=dict(epochs=200),
         aims=(), notes="MoCo v2 baseline with the official contrastive setup of SPEC §2."),
     'mac_ucf101': dict(_R, dataset='ucf101', method='mac', stride=(1, 2, 3, 4), bs=64,
-        config=dict(_SGD, w_con=0.0, w_ss=1.0, k_alpha=4, n_sub=2, lam=30 / 255, m=0.5, soft=True, queue_size=2048,
-                    key_momentum=0.999, tau=0.2, epochs=200, schedule='cos', grad_clip=40.0),
+        config=dict(w_con=0.0, w_ss=1.0, queue_size=2048, epochs=200),
         aims=(('MAC-SC-4', 'finetune', 'UCF101'), ('MAC-SC-4', 'finetune', 'HMDB51')),
         notes="MAC-SC-2, pretext only (the authors' R(2+1)D-18 UCF101 config sets the contrastive weight to 0); the "
               "numbers aimed at are MAC-SC-4 on 64 frames: get_recipe('mac_ucf101', n_sub=4, n_frames=64). "
               "Epochs are not in SPEC: 200 assumed."),
-    'mac_k400': dict(_R, dataset='k400', method='mac', stride=(1, 2, 3, 4), bs=128,
-        config=dict(_SGD, w_con=0.5, w_ss=0.5, symmetric=True, k_alpha=4, n_sub=2, lam=30 / 255, m=0.5, soft=True,
-                    queue_size=65536, key_momentum=0.999, tau=0.2, epochs=200, schedule='cos', grad_clip=40.0),
+    'mac_k400': dict(_R, dataset='k400', method='mac', stride=(1, 2, 3, 4), bs=128, config=dict(symmetric=True, epochs=200),
         aims=(('MAC', 'finetune', 'UCF101'), ('MAC', 'finetune', 'HMDB51'), ('MAC', 'retrieval R@1', 'UCF101'),
               ('MAC', 'retrieval R@5', 'UCF101'), ('MAC', 'finetune', 'Diving48 V2')),
         notes="MAC-C on Kinetics-400: L = 0.5·L_ss + 0.5·L_con with the symmetric contrastive loss (the authors' "
@@ -69,35 +65,28 @@ RECIPES = {
 
 # %% ../nbs/08a_recipes.ipynb #1ff105f7
 RECIPES.update({
-    'fame_ucf101': dict(_R, dataset='ucf101', method='fame', stride=2, bs=64,
-        config=dict(_SGD, queue_size=2048, key_momentum=0.999, tau=0.1, symmetric=True, beta=0.5, epochs=200,
-                    schedule='step', milestones=(0.6, 0.9), grad_clip=0.0),
+    'fame_ucf101': dict(_R, dataset='ucf101', method='fame', stride=2, bs=64, config=dict(epochs=200),
         aims=(), notes="FAME on UCF101 (FAME supplementary §1.1): queue 2048, τ 0.1, two 16-frame windows at stride 2, "
                        "lr ×0.1 at epochs 120 and 180 of 200."),
-    'fame_k400': dict(_R, dataset='k400', method='fame', stride=2, bs=128,
-        config=dict(_SGD, queue_size=65536, key_momentum=0.999, tau=0.1, symmetric=True, beta=0.5, epochs=200,
-                    schedule='step', milestones=(0.6, 0.9), grad_clip=0.0),
+    'fame_k400': dict(_R, dataset='k400', method='fame', stride=2, bs=128, config=dict(queue_size=65536, epochs=200),
         aims=(('FAME', 'finetune', 'UCF101'), ('FAME', 'finetune', 'HMDB51'), ('FAME', 'linear', 'UCF101'),
               ('FAME', 'linear', 'HMDB51'), ('FAME', 'finetune', 'Diving48 V2')),
         notes="FAME on Kinetics-400: queue 65536, τ 0.1, lr ×0.1 at epochs 120 and 180 of 200."),
-    'be_ucf101': dict(_R, dataset='ucf101', method='be', stride=1, bs=64,
-        config=dict(_SGD, lr=0.003, queue_size=2048, key_momentum=0.999, tau=0.07, gamma=0.3, be_variant='intra',
-                    epochs=200, schedule='step', milestones=(0.6, 0.8), grad_clip=0.0),
+    'be_ucf101': dict(_R, dataset='ucf101', method='be', stride=1, bs=64, config=dict(queue_size=2048, epochs=200),
         aims=(), notes="BE, contrastive form, intra-video static frame, λ ~ U(0, 0.3); τ 0.07, lr 0.003, ×0.1 at "
                        "120 and 160. SPEC gives no UCF101 queue: 2048 assumed (as FAME)."),
-    'be_k400': dict(_R, dataset='k400', method='be', stride=1, bs=128,
-        config=dict(_SGD, lr=0.003, queue_size=65536, key_momentum=0.999, tau=0.07, gamma=0.3, be_variant='intra',
-                    epochs=200, schedule='step', milestones=(0.6, 0.8), grad_clip=0.0),
+    'be_k400': dict(_R, dataset='k400', method='be', stride=1, bs=128, config=dict(epochs=200),
         aims=(('BE', 'finetune', 'UCF101'), ('BE', 'finetune', 'HMDB51'), ('BE', 'finetune', 'Diving48 V2')),
         notes="BE on Kinetics-400 with R(2+1)D-18 at 16×112² (its UCF101/HMDB51 numbers are I3D at 224²)."),
 })
 
 # %% ../nbs/08a_recipes.ipynb #d3b6cc59
 def get_recipe(name, **changes):
-    """A copy of `RECIPES[name]`; each of `changes` replaces a top-level entry (dataset, arch, n_frames, crop, stride,
-    bs) or, when it is a `PretrainConfig` field, an entry of `config`. The result is validated."""
+    """A copy of `RECIPES[name]` with its whole `config` (the method's recipe under the recipe's changes); each of
+    `changes` replaces a top-level entry (dataset, arch, n_frames, crop, stride, bs) or, when it is a `PretrainConfig`
+    field, an entry of `config`. The result is validated."""
     if name not in RECIPES: raise ValueError(f"unknown recipe {name!r}, expected one of {sorted(RECIPES)}")
-    r = {**RECIPES[name], 'config': dict(RECIPES[name]['config'])}
+    r = {**RECIPES[name], 'config': {**method_recipe(RECIPES[name]['method']), **RECIPES[name]['config']}}
     for k, v in changes.items():
         if k in r and k not in ('config', 'method'): r[k] = v
         else: r['config'][k] = v
