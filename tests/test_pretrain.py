@@ -166,3 +166,40 @@ def test_backbone_prefix_is_pretrain_models_layout(tmp_path, method):
     torch.save(dict(model=pm.state_dict(), arch='tiny3d'), tmp_path / 'ck.pth')
     got, want = backbone_from_checkpoint(tmp_path / 'ck.pth').state_dict(), pm.backbone.state_dict()
     assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_combination_order_does_not_matter():
+    "A combination's defaults merge its parts' recipes in `order`: the order of the names changes nothing but the name."
+    from itertools import permutations
+    for parts in (('mac', 'fame'), ('fame', 'be'), ('mac', 'be'), ('mac', 'fame', 'be')):
+        cfgs = [PretrainConfig.for_method('+'.join(p)).to_dict() for p in permutations(parts)]
+        assert all({**c, 'method': ''} == {**cfgs[0], 'method': ''} for c in cfgs), parts
+    # the combinations the reference runs and the benchmark use keep the shared settings they had (MAC's, FAME's)
+    assert (PretrainConfig.for_method('fame+mac').tau, PretrainConfig.for_method('be+fame').tau) == (0.2, 0.1)
+
+
+def test_a_registered_method_needs_nothing_else(tmp_path):
+    "A `Method` registered from outside the package: its parameter is a configuration field (checked), its name is "
+    "accepted alone and in a combination, its view trains, and the CLI's help lists it."
+    from mac_fame_be.methods import Method, Param, register_method, METHOD_REGISTRY, at_least
+    from mac_fame_be.cli import _methods_help
+
+    @register_method
+    class Shift(Method):
+        "Toy: the query rolls by `shift_px` pixels."
+        name, order, between = 'shift', 5, True
+        params = dict(shift_px=Param(2, 'pixels', at_least(0)))
+        def query_view(self, x): return x.roll(self.cfg.shift_px, -1), None
+    try:
+        assert PretrainConfig.for_method('shift', shift_px=3).to_dict()['shift_px'] == 3
+        with pytest.raises(ValueError, match='shift_px must be >= 0, got -1'): PretrainConfig.for_method('shift', shift_px=-1)
+        assert PretrainConfig.for_method('shift+mac').replace(method='mac+shift') == PretrainConfig.for_method('mac+shift')
+        assert 'shift' in _methods_help('moco') % {}
+        torch.manual_seed(0)
+        learn = pretrain_learner(video_dls(RandomClips(), bs=4), 'mac+shift', 'tiny3d', crop=24, queue_size=8, epochs=1)
+        with learn.no_bar(), learn.no_logging(): learn.fit(1)
+        assert [type(m).__name__ for m in learn.model.methods] == ['MoCoMethod', 'MAC', 'Shift']
+        assert np.isfinite(learn.recorder.values[-1]).all()
+    finally:
+        del METHOD_REGISTRY['shift']
+    assert 'shift' not in _methods_help('moco') % {} and 'shift_px' not in PretrainConfig().to_dict()
