@@ -7,14 +7,14 @@ __all__ = ['METHOD_REGISTRY', 'METHODS', 'unit', 'at_least', 'above', 'one_of', 
            'method_params', 'parse_method', 'methods_of', 'method_recipe', 'data_mode', 'MoCoMethod', 'MAC', 'FAME',
            'BE', 'method_table']
 
-# %% ../nbs/06b_methods.ipynb #7cf8fbff
+# %% ../nbs/06b_methods.ipynb #562606b0
 import math
 import torch
 from .augment import MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
 from .models import PretextHead
 from .losses import alpha_ce_loss, alpha_accuracy, consistency_loss
 
-# %% ../nbs/06b_methods.ipynb #ec64b835
+# %% ../nbs/06b_methods.ipynb #f7107ef5
 def _kind(default):
     "What a parameter with this default accepts: its description and its test."
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -44,7 +44,7 @@ class Param:
         if self.valid is not None and not self.valid[1](v): raise ValueError(f"{name} must be {self.valid[0]}, got {v!r}")
     def __repr__(self): return f"Param({self.default!r}{', ' + self.valid[0] if self.valid else ''})"
 
-# %% ../nbs/06b_methods.ipynb #b6048556
+# %% ../nbs/06b_methods.ipynb #78e3f682
 class Method:
     "One pretraining method (subclass it and `@register_method`); a combination is a list of them in `order` (`methods_of`)."
     name, display, order, mode, between = '', '', 0, 'clip', False   # `between`: makes a view between the augmentation's stages
@@ -67,7 +67,7 @@ class Method:
     def loss_terms(self, pred, yb): return {}              # {name: (value, weight, or None for a reported-only term)}
     def __repr__(self): return f"{type(self).__name__}()"
 
-# %% ../nbs/06b_methods.ipynb #00114a72
+# %% ../nbs/06b_methods.ipynb #753649a2
 METHOD_REGISTRY = {}   # name → `Method` class, in the order of registration
 
 def register_method(cls):
@@ -90,7 +90,7 @@ def method_params():
     "Every registered method's own parameters: name → `Param`, in the order of registration."
     return {k: p for c in METHOD_REGISTRY.values() for k, p in c.params.items()}
 
-# %% ../nbs/06b_methods.ipynb #b58677cf
+# %% ../nbs/06b_methods.ipynb #4c5a7a89
 def parse_method(method):
     "`'mac+fame'` → `('mac', 'fame')`; checks every part is a name of `METHOD_REGISTRY` and none repeats."
     if not isinstance(method, str) or not method.strip():
@@ -118,7 +118,7 @@ def data_mode(method):
     "The dataset `mode` a method (or combination, e.g. `'mac+fame'`) reads: `'two_clips'` if any part needs it."
     return 'two_clips' if any(METHOD_REGISTRY[n].mode == 'two_clips' for n in parse_method(method)) else 'clip'
 
-# %% ../nbs/06b_methods.ipynb #3a5581d3
+# %% ../nbs/06b_methods.ipynb #11e5c6f5
 @register_method
 class MoCoMethod(Method):
     "The contrastive skeleton (MoCo v2): InfoNCE between the query and the momentum-encoded key of another view."
@@ -147,7 +147,7 @@ class MoCoMethod(Method):
         "This step's keys (to enqueue) from the model's output, or None."
         return pred.get('keys') if isinstance(pred, dict) else None
 
-# %% ../nbs/06b_methods.ipynb #dfc24fe5
+# %% ../nbs/06b_methods.ipynb #7678abc2
 @register_method
 class MAC(Method):
     "Motion-aware blending of the moving foreground into the query (α per sub-clip) and a head that predicts α."
@@ -188,7 +188,7 @@ class MAC(Method):
         lg, j = pred['alpha_logits'].float(), self.cfg.joint
         return {'pretext': (alpha_ce_loss(lg, yb[0], joint=j), self.cfg.w_ss), 'alpha_acc': (alpha_accuracy(lg, yb[0], joint=j), None)}
 
-# %% ../nbs/06b_methods.ipynb #e0fec68c
+# %% ../nbs/06b_methods.ipynb #e73120a2
 @register_method
 class FAME(Method):
     "The query's foreground pasted onto another clip's background; the key is another time window of the same video."
@@ -212,7 +212,7 @@ class FAME(Method):
             raise ValueError(f"FAME pairs clips within a batch: bs must be >= 2, got {dls.train.bs}")
     def query_view(self, x): return self.aug(x), None
 
-# %% ../nbs/06b_methods.ipynb #eed18d40
+# %% ../nbs/06b_methods.ipynb #85228573
 @register_method
 class BE(Method):
     "A static frame added to every frame of the finished query; optionally a consistency term to the clean query."
@@ -237,10 +237,10 @@ class BE(Method):
         if 'q_clean' not in pred: return {}
         return {'consistency': (consistency_loss(pred['q_clean'].float(), pred['q'].float()), self.cfg.w_be)}
 
-# %% ../nbs/06b_methods.ipynb #0e5f469c
+# %% ../nbs/06b_methods.ipynb #d60417e4
 METHODS = tuple(METHOD_REGISTRY)   # the package's own methods (`METHOD_REGISTRY` holds every registered one)
 
-# %% ../nbs/06b_methods.ipynb #0fe7806e
+# %% ../nbs/06b_methods.ipynb #9a9e4331
 def method_table():
     "One row per registered method: its name for people, the data it reads, its view and loss, its parameters and recipe."
     import pandas as pd
