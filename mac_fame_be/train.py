@@ -8,7 +8,7 @@ __all__ = ['STAGES', 'DEFAULT_BS', 'RUN_FILES', 'LOGGERS', 'is_num', 'short_side
            'ResumableLearner', 'save_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'ResumableCSVLogger',
            'read_checkpoint', 'check_resume', 'ResumableProgress', 'SchedStep', 'lr_schedule', 'partial_sgd',
            'opt_func', 'ThroughputCallback', 'StopAfter', 'check_run_args', 'check_out', 'fit_bs', 'fit_crop',
-           'versions', 'check_run_out', 'clear_run', 'logger_cbs', 'fit_quietly', 'open_run', 'train']
+           'versions', 'dataset_root', 'check_run_out', 'clear_run', 'logger_cbs', 'quietly', 'open_run', 'train']
 
 # %% ../nbs/06a_train.ipynb #6d28b5c1
 import contextlib, errno, json, math, os, platform, random, shutil, sys, time
@@ -404,6 +404,11 @@ def versions():
     return dict(mac_fame_be=__version__, python=platform.python_version(), torch=torch.__version__,
                 torchvision=torchvision.__version__, fastai=fastai.__version__, av=av.__version__)
 
+def dataset_root(dataset, root):
+    "The dataset folder a run reads, absolute, for its `config.json` (SynthMotion without `root`: `dataset_from_name`'s `data`)."
+    if root is None and dataset == 'synthmotion': root = 'data'
+    return None if root is None else str(Path(root).absolute())
+
 RUN_FILES = ('config.json', 'log.csv', 'checkpoint.pth', 'test_logits.pt', 'tensorboard', 'wandb')   # and epoch_N.pth
 
 def check_run_out(out, resume=None, overwrite=False):
@@ -443,16 +448,17 @@ def logger_cbs(logger, out, config=None):
     "fastai's callbacks for `logger`: TensorBoard event files in `out/tensorboard`, or a Weights & Biases run with `config`."
     cls = _logger_cls(logger)
     if cls is None: return []
-    if logger == 'tensorboard': return [cls(log_dir=Path(out) / 'tensorboard', trace_model=False)]
+    if logger == 'tensorboard': return [cls(log_dir=Path(out) / 'tensorboard', trace_model=False, log_preds=False)]
     wandb = sys.modules['wandb']                      # imported by fastai's callback module
     if wandb.run is None: wandb.init(project='mac_fame_be', dir=str(out), config=config)
     return [cls(log_preds=False, log_model=False)]
 
-def fit_quietly(learn, n_epoch, cbs=None, quiet=True):
-    "`learn.fit(n_epoch, cbs=cbs)`, without progress bars and printed log lines when `quiet`."
+@contextlib.contextmanager
+def quietly(learn, quiet=True):
+    "A block in which `learn` shows no progress bars and prints no log lines (when `quiet`): every silenced fit uses it."
     with contextlib.ExitStack() as st:
         if quiet: st.enter_context(learn.no_bar()); st.enter_context(learn.no_logging())
-        learn.fit(n_epoch, cbs=cbs)
+        yield learn
 
 def open_run(out, resume=None, overwrite=False, logger='csv', **run):
     """A run's checks before any data is read: `out` can take it (`check_run_out`), `logger` is installed, and
@@ -472,7 +478,7 @@ def train(learn, out, epochs, *, resume=None, ck=None, run=None, config=None, ov
     """Run `learn` for `epochs` epochs in the folder `out`; returns the checkpoint's path. `resume`: a checkpoint to
     continue (`ck`: its dict, if already read), checked against `run` (kind, arch, dataset...: saved with every
     checkpoint) and `learn.cfg`; `overwrite`: replace the run `out` holds; `config`: what `config.json` records
-    besides `versions()` (default `learn.cfg`); `logger`: `logger_cbs`; `progress=False`: `fit_quietly`. Under a
+    besides `versions()` (default `learn.cfg`); `logger`: `logger_cbs`; `progress=False`: `quietly`. Under a
     distributed launcher only rank 0 writes."""
     run, out = dict(run or {}), check_run_out(out, resume, overwrite)
     _logger_cls(logger)
@@ -491,5 +497,5 @@ def train(learn, out, epochs, *, resume=None, ck=None, run=None, config=None, ov
                    *logger_cbs(logger, out, config)] + all_cbs
     if num_distrib() > 1: import fastai.distributed   # adds Learner.distrib_ctx; needs the `accelerate` package
     with (learn.distrib_ctx(sync_bn=False) if num_distrib() > 1 else contextlib.nullcontext()):
-        fit_quietly(learn, epochs, cbs=all_cbs, quiet=not progress)
+        with quietly(learn, not progress): learn.fit(epochs, cbs=all_cbs)
     return ckpt
