@@ -300,11 +300,13 @@ def _apply_config(p, args, argv):
     args, command = p.parse_args(argv), args._command
     args._command = command
     fields = {k: v for k, v in d.items() if k not in dests and k not in _RECORDED}
-    if args.command != 'pretrain':           # finetuning and probing: the learner's keyword arguments
+    if args.command != 'pretrain':           # finetuning and probing: the entry point's and the learner's keyword arguments
         import inspect
-        from mac_fame_be.finetune import finetune_learner, linear_probe_learner
-        ok = set(inspect.signature(linear_probe_learner if args.command == 'linear' else finetune_learner).parameters)
-        ok -= {'dls', 'backbone_or_checkpoint', 'n_classes', 'arch', 'path', 'cbs'}
+        from mac_fame_be.finetune import finetune_learner, linear_probe_learner, run_finetune, run_linear
+        linear = args.command == 'linear'
+        ok = set(inspect.signature(run_linear if linear else run_finetune).parameters) | set(
+             inspect.signature(linear_probe_learner if linear else finetune_learner).parameters)
+        ok -= {'kw', 'dls', 'backbone_or_checkpoint', 'n_classes', 'path', 'cbs', 'progress'}
         if bad := sorted(set(fields) - ok): raise CLIError(f"--config {args.config}: unknown option(s) {bad} for mfb {args.command}; expected options or some of {sorted(ok)}")
     args._file_fields = fields
     return args

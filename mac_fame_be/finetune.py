@@ -201,7 +201,8 @@ def _run(kind, *, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, 
     r.out = Path(out)
     learn = _run_learner(kind, r)
     if rank_distrib() == 0: print(f"{kind}: {json.dumps(learn.cfg, default=list)}")
-    config = dict(learn.cfg, root=dataset_root(dataset, root), command=command)
+    config = dict(learn.cfg, root=dataset_root(dataset, root), stride=stride, seed=seed, synth_preset=synth_preset,
+                  train_subset=train_subset, test_subset=test_subset, n_clips=n_clips, command=command)
     ckpt = train(learn, r.out, learn.cfg['epochs'], resume=resume, ck=r.ck, run=dict(kind=kind, arch=r.arch, dataset=dataset),
                  config=config, overwrite=overwrite, progress=progress, logger=logger)
     return dict(checkpoint=ckpt, **(_test_logits(kind, r, learn) if rank_distrib() == 0 else {}))

@@ -361,7 +361,8 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
     cfg = learn.cfg
     if rank_distrib() == 0: print(cfg)
     config = dict(kind='pretrain', **cfg.to_dict(), dataset=dataset, root=dataset_root(dataset, root), arch=arch, n_frames=n_frames, size=size,
-                  frame_crop=frame_crop, bs=learn.dls.train.bs, device=str(learn.dls.device), command=command)
+                  frame_crop=frame_crop, stride=stride, synth_preset=synth_preset, bs=learn.dls.train.bs,
+                  device=str(learn.dls.device), command=command)
     return train(learn, out, cfg.epochs, resume=resume, ck=ck, run=run, config=config, overwrite=overwrite,
                  save_every=save_every, progress=progress, logger=logger, cbs=cbs)
 

@@ -415,12 +415,14 @@ def check_run_out(out, resume=None, overwrite=False):
     """`check_out(out)`, and a `ValueError` when `out` already holds files (another run), unless this run continues it
     (`resume` is a checkpoint in `out`) or replaces it (`overwrite`); creates nothing."""
     out = check_out(out)
+    if resume is not None and overwrite: raise ValueError("--resume continues the run in out, --overwrite replaces it: give one of them")
     held = sorted(p.name for p in out.iterdir() if not p.name.startswith('.')) if out.is_dir() else []
     if overwrite or not held: return out
     if resume is not None and Path(resume).absolute().parent == out.absolute(): return out
     what = ', '.join(held[:3]) + (', ...' if len(held) > 3 else '')
-    how = (f"--resume {resume} is not in it (resume into the checkpoint's own folder)" if resume is not None
-           else f"continue it with --resume {out / 'checkpoint.pth'}")
+    if resume is not None: how = f"--resume {resume} is not in it (resume into the checkpoint's own folder)"
+    elif 'checkpoint.pth' in held: how = f"continue it with --resume {out / 'checkpoint.pth'}"
+    else: how = "it has no checkpoint.pth to --resume: choose an empty folder"
     raise ValueError(f"out '{out}' already holds another run ({what}): {how}, or replace it with --overwrite")
 
 def clear_run(out):

@@ -43,6 +43,10 @@ def test_a_folder_holds_one_run(tmp_path):
     assert [l.split(',')[0] for l in (out/'log.csv').read_text().splitlines()] == ['epoch', '0', '1', '2']
     (tmp_path/'empty').mkdir(); (tmp_path/'empty'/'.DS_Store').write_text('')
     run(tmp_path/'empty')                                    # an empty folder (hidden files aside) takes a run
+    with pytest.raises(ValueError, match='give one of them'): run(out, resume=ck, overwrite=True)
+    (tmp_path/'mine').mkdir(); (tmp_path/'mine'/'data.csv').write_text('')
+    with pytest.raises(ValueError, match=r"holds another run \(data.csv\): it has no checkpoint.pth to --resume: choose an empty folder, or replace it with --overwrite"):
+        run(tmp_path/'mine')
 
 def test_config_json_records_versions(tmp_path):
     run(tmp_path/'run', config=dict(lr=0.1, epochs=2, command='mfb x --y', root='/data/ucf101'))
