@@ -289,6 +289,7 @@ def _literal(s):
     except (ValueError, SyntaxError): return s
     return v if isinstance(v, (int, float)) else s
 
+# %% ../nbs/12_cli.ipynb #a95173b5
 def _apply_config(p, args, argv):
     "Parse `argv` again with the file's options as defaults; the file's other keys go to `args._file_fields`."
     d = read_config(args.config)
