@@ -158,6 +158,8 @@ def _run_learner(kind, r):
     if r.arch is None: r.arch = saved or 'tiny3d'
     elif saved is not None and saved != r.arch:
         raise ValueError(f"{r.checkpoint} holds a {saved} backbone, not {r.arch} (--arch): leave --arch out to use the checkpoint's {saved}")
+    if r.overwrite and r.checkpoint is not None and Path(r.checkpoint).absolute().parent == r.out.absolute():
+        raise ValueError(f"--overwrite would delete the checkpoint {r.checkpoint} this run starts from: choose another --out")
     r.ck = open_run(r.out, r.resume, r.overwrite, r.logger, kind=kind, arch=r.arch, dataset=r.dataset)   # before any data is read
     kw = dict(r.kw)      # frame_crop: centre square every frame is cropped to (videos of mixed aspect ratios)
     r.common = dict(n_frames=r.n_frames, stride=r.stride, size=r.size, seed=r.seed, synth_preset=r.synth_preset,

@@ -200,6 +200,8 @@ def test_out_holding_a_run_is_refused(capsys, synth_root, tmp_path):
         line = _one_line(*run_main(capsys, *cmd[:1], '--root', synth_root, *RUN, *cmd[1:], '--out', pre)[::2],
                          f"out '{pre}' already holds another run", '--resume', '--overwrite')
     assert (pre/'checkpoint.pth').read_bytes() == before and not (pre/'test_logits.pt').exists()
+    _one_line(*run_main(capsys, 'linear', '--root', synth_root, *RUN, '--checkpoint', pre/'checkpoint.pth', '--out', pre,
+                        '--overwrite')[::2], '--overwrite would delete the checkpoint')   # the checkpoint it starts from
     rc, so, err = run_main(capsys, 'pretrain', '--root', synth_root, *RUN, '--set', 'queue_size=64', '--out', pre, '--overwrite')
     assert rc == 0, err
 
