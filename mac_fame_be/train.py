@@ -413,8 +413,10 @@ RUN_FILES = ('config.json', 'log.csv', 'checkpoint.pth', 'test_logits.pt', 'tens
 
 def check_run_out(out, resume=None, overwrite=False):
     """`check_out(out)`, and a `ValueError` when `out` already holds files (another run), unless this run continues it
-    (`resume` is a checkpoint in `out`) or replaces it (`overwrite`); creates nothing."""
+    (`resume` is a checkpoint in `out`) or replaces it (`overwrite`); creates nothing. Under a distributed launcher
+    only rank 0, the one that writes, looks (the others would find rank 0's files)."""
     out = check_out(out)
+    if rank_distrib() != 0: return out
     if resume is not None and overwrite: raise ValueError("--resume continues the run in out, --overwrite replaces it: give one of them")
     held = sorted(p.name for p in out.iterdir() if not p.name.startswith('.')) if out.is_dir() else []
     if overwrite or not held: return out

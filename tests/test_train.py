@@ -113,3 +113,9 @@ def test_entry_points_end_in_train(tmp_path, monkeypatch):
     assert [c[:4] for c in calls] == [('PretrainModel', 'pre', 1, 'pretrain'), ('VideoClassifier', 'ft', 1, 'finetune'),
                                       ('LinearProbe', 'lin', 1, 'linear')]
     for c in calls: assert {'command', 'root', 'dataset', 'arch', 'kind'} <= set(c[4])
+
+def test_only_rank_0_checks_the_folder(tmp_path, monkeypatch):
+    "Under a distributed launcher the other ranks do not refuse the folder rank 0 has started writing."
+    run(tmp_path/'run')
+    monkeypatch.setattr(tr, 'rank_distrib', lambda: 1)
+    assert tr.check_run_out(tmp_path/'run') == tmp_path/'run'
