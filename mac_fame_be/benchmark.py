@@ -6,8 +6,8 @@
 __all__ = ['EVAL_SPLITS', 'PROBE_SOURCES', 'METRICS', 'BENCH_DEFAULTS', 'BENCH_VARIANTS', 'BENCH_BASELINES', 'BENCH_METHODS',
            'NAMES', 'DEMO_METHODS', 'DEMO_COLUMNS', 'load_synth_splits', 'with_mode', 'split_features',
            'evaluate_features', 'train_supervised', 'calibrate', 'check_method', 'pretrain_backbone', 'bench_model',
-           'read_results', 't_quantile', 'summarize', 'format_table', 'plot_bench', 'display_name', 'plot_motion',
-           'verdicts', 'bench', 'demo']
+           'repair_results', 'read_results', 't_quantile', 'summarize', 'format_table', 'plot_bench', 'display_name',
+           'plot_motion', 'verdicts', 'bench', 'demo']
 
 # %% ../nbs/11_benchmark.ipynb #657d85bf
 import contextlib, copy, json, math, time
@@ -22,6 +22,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.torch_core import set_seed
 from fastai.optimizer import Adam
 from fastai.callback.schedule import ParamScheduler
+from .train import quietly
 
 from .synth import make_synthmotion, interactive, SPLITS
 from .data import UCF101, InMemoryClips
@@ -94,8 +95,7 @@ def train_supervised(ds, n_classes, arch=BENCH_DEFAULTS['arch'], epochs=60, bs=3
                              epochs=epochs, crop=clips[0][0].shape[-1], scale=scale, flip_p=0.)
     learn.opt_func = partial(Adam, sqr_mom=0.999, eps=1e-8, decouple_wd=True)   # AdamW with torch's defaults
     learn.remove_cb(ParamScheduler)                     # fit_one_cycle schedules lr (and Adam's β1) itself
-    with contextlib.ExitStack() as quiet:
-        if not (progress and interactive()): quiet.enter_context(learn.no_bar()); quiet.enter_context(learn.no_logging())
+    with quietly(learn, not (progress and interactive())):
         learn.fit_one_cycle(epochs, lr, pct_start=0.2, div_final=25e4, wd=wd)   # as torch's OneCycleLR: lr/25 → lr → lr/25e4
     return nn.Sequential(learn.model.backbone, learn.model.head).eval()
 
@@ -149,9 +149,7 @@ def pretrain_backbone(train_ds, method, seed=0, arch=BENCH_DEFAULTS['arch'], epo
     dls = video_dls(with_mode(train_ds, mode), bs=bs, n_inp=2 if mode == 'two_clips' else 1)
     crop = with_mode(train_ds, 'clip')[0][0].shape[-1]
     learn = pretrain_learner(dls, method, arch, **{**SYNTH_DEFAULTS, 'crop': crop, 'epochs': epochs, 'seed': seed, **overrides})
-    if progress: learn.fit(epochs)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
+    with quietly(learn, not progress): learn.fit(epochs)
     return learn.model.backbone.eval()
 
 def bench_model(method, splits, seed=0, arch=BENCH_DEFAULTS['arch'], epochs=BENCH_DEFAULTS['epochs'], sup_steps=BENCH_DEFAULTS['sup_steps'],
@@ -167,13 +165,41 @@ def bench_model(method, splits, seed=0, arch=BENCH_DEFAULTS['arch'], epochs=BENC
     method, ov, _ = BENCH_VARIANTS.get(method, (method, {}, ''))
     return pretrain_backbone(splits['train'], method, seed, arch, epochs, bs, progress, **{**ov, **overrides})
 
+# %% ../nbs/11_benchmark.ipynb #62405383
+def _jsonl_rows(path):
+    """The rows of the JSON-lines file `path`. A torn last line (a write cut short by a full disk or a kill) is skipped
+    with a warning (`repair_results` removes it); any other line that is not JSON is a `ValueError` naming file and line."""
+    import warnings
+    lines, rows = Path(path).read_text().split('\n'), []
+    last = max((i for i, l in enumerate(lines) if l.strip()), default=-1)
+    for i, l in enumerate(lines):
+        if not l.strip(): continue
+        try: rows.append(json.loads(l))
+        except json.JSONDecodeError as e:
+            if i == last: warnings.warn(f"{path}, line {i + 1}: a torn (half-written) last line, skipped ({e.msg})"); continue
+            raise ValueError(f"{path}, line {i + 1}: not a JSON row ({e.msg}, column {e.colno}); fix or remove that line") from None
+    return rows
+
+def repair_results(path):
+    "Remove a torn last line from the results file `path` (said) and end it with a newline, so the next row starts a line."
+    path = Path(path)
+    if not path.exists() or not (text := path.read_text()): return
+    lines = text.rstrip('\n').split('\n')
+    try: json.loads(lines[-1]); torn = False
+    except json.JSONDecodeError: torn = True
+    if torn: print(f"{path}, line {len(lines)}: a torn (half-written) last line, removed", flush=True)
+    if torn or not text.endswith('\n'):
+        tmp = path.with_suffix('.jsonl.tmp')
+        tmp.write_text(''.join(l + '\n' for l in lines[:-1 if torn else None]))
+        tmp.replace(path)
+
 # %% ../nbs/11_benchmark.ipynb #32c229a4
 def read_results(path):
     "The per-run rows a `bench` run wrote (`results.jsonl` in the folder `path`, or that file) as a DataFrame."
     path = Path(path)
     if path.is_dir(): path = path / 'results.jsonl'
     if not path.exists(): raise FileNotFoundError(f"no benchmark results at {path}")
-    return pd.DataFrame([json.loads(l) for l in path.read_text().splitlines() if l.strip()])
+    return pd.DataFrame(_jsonl_rows(path))
 
 def t_quantile(p, df):
     "The `p` quantile (0.5 < p < 1) of Student's t distribution with `df` degrees of freedom: bisection on its CDF."
@@ -308,6 +334,7 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
     if threads: torch.set_num_threads(threads)
     key = _jsonable(dict(s, overrides=dict(overrides or {}), synth_defaults=SYNTH_DEFAULTS, data=json.loads((root / 'config.json').read_text())))
     res_file = out / 'results.jsonl'
+    repair_results(res_file)                       # a row cut short by a full disk or a kill: removed, said
     old = read_results(res_file) if res_file.exists() else pd.DataFrame(columns=['method', 'seed', 'settings'])
     done = {(r.method, r.seed) for r in old.itertuples() if r.settings == key}
     todo = [(seed, m) for seed in range(seeds) for m in methods if (m, seed) not in done]

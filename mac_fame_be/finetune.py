@@ -4,8 +4,7 @@
 
 # %% auto #0
 __all__ = ['FINETUNE_SYNTH_DEFAULTS', 'FINETUNE_SYNTH_RECIPE', 'backbone_from_checkpoint', 'get_backbone', 'VideoClassifier',
-           'LinearProbe', 'ClipViews', 'check_optim', 'partial_sgd', 'finetune_learner', 'linear_probe_learner',
-           'run_finetune', 'run_linear']
+           'LinearProbe', 'ClipViews', 'finetune_learner', 'linear_probe_learner', 'run_finetune', 'run_linear']
 
 # %% ../nbs/08_finetune.ipynb #6cc42555
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
@@ -21,6 +20,7 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import rank_distrib, num_distrib, set_seed
+from .train import train, open_run, fit_crop, partial_sgd, dataset_root   # the one run loop
 
 from .loaders import video_dls, SkippedVideosCallback
 from .augment import VideoAugment, probe_augment, center_crop
@@ -47,7 +47,10 @@ def backbone_from_checkpoint(path, arch=None):
         if bb_sd: break
     else: raise ValueError(f"{path}: no backbone weights (no keys starting with {' or '.join(_PREFIXES)})")
     bb = create_backbone(arch)
-    bb.load_state_dict(bb_sd)
+    try: bb.load_state_dict(bb_sd)
+    except RuntimeError as e:                     # another backbone's weights: torch's message is 30 lines long
+        saved = ck.get('arch') or 'another'
+        raise ValueError(f"{path} holds a {saved} backbone, whose weights do not fit {arch} ({str(e).splitlines()[0].rstrip(':. ')})") from None
     bb.arch = arch   # the registry name, for the next checkpoint
     return bb
 
@@ -107,16 +110,8 @@ def _n_classes(dls, n_classes):
     if classes is None: raise ValueError("n_classes is needed: the training dataset has no .classes")
     return len(classes)
 
-def check_optim(epochs=None, lr=None, wd=None, mom=None):
-    "Raise a `ValueError` naming a bad number of epochs or optimiser setting (`None`: not given, not checked)."
-    if epochs is not None and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    for name, v, ok, want in (('lr', lr, lambda v: v > 0, '> 0'), ('wd', wd, lambda v: v >= 0, '>= 0'),
-                              ('mom', mom, lambda v: 0 <= v < 1, 'in [0, 1)')):
-        if v is not None and not (is_num(v) and ok(v)): raise ValueError(f"{name} must be a finite number {want}, got {v!r}")
-
 def _learner(dls, model, lr, wd, mom, epochs, milestones, aug, crop, path, cbs):
-    check_optim(epochs, lr, wd, mom)
+    check_run_args(epochs=epochs, lr=lr, wd=wd, mom=mom)
     for m in milestones:
         if not 0 < m < 1: raise ValueError(f"milestones must be fractions of the run in (0, 1), got {milestones}")
     T = getattr(dls.train.dataset, 'n_frames', None)
@@ -125,10 +120,6 @@ def _learner(dls, model, lr, wd, mom, epochs, milestones, aug, crop, path, cbs):
     learn = ResumableLearner(dls, model, loss_func=CrossEntropyLossFlat(), opt_func=partial_sgd(mom), lr=lr, wd=wd,
                              wd_bn_bias=True, metrics=[accuracy], cbs=cbs, path=path)
     return learn
-
-def partial_sgd(mom=0.9):
-    "fastai SGD with momentum `mom` and coupled (L2) weight decay, like `torch.optim.SGD`."
-    return partial(SGD, mom=mom, decouple_wd=False)
 
 # %% ../nbs/08_finetune.ipynb #05b57efc
 def finetune_learner(dls, backbone_or_checkpoint=None, n_classes=None, arch=None, dropout=0.5, lr=0.025, wd=1e-4,
@@ -160,14 +151,16 @@ FINETUNE_SYNTH_DEFAULTS = dict(flip_p=0., epochs=20)   # SynthMotion's defaults 
 FINETUNE_SYNTH_RECIPE = FINETUNE_SYNTH_DEFAULTS        # the old name; a "recipe" is a paper-scale configuration (`recipes`)
 
 def _run_learner(kind, r):
-    "The learner of a run (`r`: `_run`'s arguments; `r.arch` resolved), its data read or generated, resumed from `r.resume`."
-    device, r.out = pick_device(r.device), check_out(r.out)
-    check_run_args(r.bs, r.num_workers, r.n_frames, r.size, r.stride)
-    check_optim(r.epochs, r.lr)
-    if r.arch is None: r.arch = (read_checkpoint(r.checkpoint).get('arch') if r.checkpoint else None) or 'tiny3d'
-    elif r.checkpoint is not None: read_checkpoint(r.checkpoint)
-    ck = read_checkpoint(r.resume) if r.resume is not None else None
-    if ck is not None: check_resume(ck, r.resume, None, kind=kind, arch=r.arch, dataset=r.dataset)
+    "The learner of a run (`r`: `_run`'s arguments; `r.arch` resolved, `r.ck` the checkpoint to resume), its data read or generated."
+    device = pick_device(r.device)
+    check_run_args(r.bs, r.num_workers, r.n_frames, r.size, r.stride, epochs=r.epochs, lr=r.lr)
+    saved = read_checkpoint(r.checkpoint).get('arch') if r.checkpoint is not None else None
+    if r.arch is None: r.arch = saved or 'tiny3d'
+    elif saved is not None and saved != r.arch:
+        raise ValueError(f"{r.checkpoint} holds a {saved} backbone, not {r.arch} (--arch): leave --arch out to use the checkpoint's {saved}")
+    if r.overwrite and r.checkpoint is not None and Path(r.checkpoint).absolute().parent == r.out.absolute():
+        raise ValueError(f"--overwrite would delete the checkpoint {r.checkpoint} this run starts from: choose another --out")
+    r.ck = open_run(r.out, r.resume, r.overwrite, r.logger, kind=kind, arch=r.arch, dataset=r.dataset)   # before any data is read
     kw = dict(r.kw)      # frame_crop: centre square every frame is cropped to (videos of mixed aspect ratios)
     r.common = dict(n_frames=r.n_frames, stride=r.stride, size=r.size, seed=r.seed, synth_preset=r.synth_preset,
                     progress=r.progress, frame_crop=kw.pop('frame_crop', None))
@@ -176,8 +169,7 @@ def _run_learner(kind, r):
     bs = fit_bs(r.bs, len(train_ds), r.dataset)
     if r.dataset == 'synthmotion':
         for k, v in FINETUNE_SYNTH_DEFAULTS.items(): kw.setdefault(k, v)
-    side = short_side(train_ds)
-    if side < 112: kw.setdefault('crop', side)
+    kw.setdefault('crop', fit_crop(train_ds))
     if r.epochs is not None: kw['epochs'] = r.epochs
     if r.lr is not None: kw['lr'] = r.lr
     if kind == 'finetune' and r.dataset == 'ucf101': kw.setdefault('dropout', 0.7)
@@ -187,10 +179,6 @@ def _run_learner(kind, r):
     learn = make(dls, r.checkpoint, arch=r.arch, path=r.out, cbs=[SkippedVideosCallback()], **kw)
     learn.cfg.update(dataset=r.dataset, checkpoint=str(r.checkpoint) if r.checkpoint else None, n_frames=r.n_frames,
                      size=r.size, bs=bs, frame_crop=r.common['frame_crop'])
-    if ck is not None:
-        check_resume(ck, r.resume, learn.cfg, kind=kind, arch=r.arch, dataset=r.dataset)
-        load_checkpoint(learn, ck)
-        print(f"resuming {r.resume} at epoch {learn.resume_epoch} of {learn.cfg['epochs']}")
     return learn
 
 # %% ../nbs/08_finetune.ipynb #a4fd501c
@@ -209,37 +197,36 @@ def _test_logits(kind, r, learn):
     return res
 
 def _run(kind, *, dataset, root, arch, checkpoint, epochs, bs, lr, device, out, n_frames, size, num_workers, stride, seed,
-         train_subset, test_subset, n_clips, resume, progress, synth_preset, kw):
-    "A finetuning or linear-probe run: the learner, `fit` with a CSV log and a checkpoint every epoch, the test logits."
+         train_subset, test_subset, n_clips, resume, progress, synth_preset, overwrite, logger, command, kw):
+    "A finetuning or linear-probe run: the learner, `train` (CSV log, a checkpoint every epoch), the test logits."
     r = SimpleNamespace(**{k: v for k, v in locals().items() if k != 'kind'})   # the run's arguments, for the helpers
+    r.out = Path(out)
     learn = _run_learner(kind, r)
-    ckpt, rank0 = r.out / 'checkpoint.pth', rank_distrib() == 0
-    if rank0:
-        r.out.mkdir(parents=True, exist_ok=True)
-        print(f"{kind}: {json.dumps(learn.cfg, default=list)}")
-        (r.out / 'config.json').write_text(json.dumps(learn.cfg, indent=1, default=list))
-    cbs = [ResumableCSVLogger('log.csv', append=resume is not None),
-           CheckpointCallback(ckpt, arch=r.arch, dataset=dataset, kind=kind)] if rank0 else []
-    if num_distrib() > 1: import fastai.distributed  # adds Learner.distrib_ctx; needs the `accelerate` package
-    with (learn.distrib_ctx(sync_bn=False) if num_distrib() > 1 else contextlib.nullcontext()):
-        if progress: learn.fit(learn.cfg['epochs'], cbs=cbs)
-        else:
-            with learn.no_bar(), learn.no_logging(): learn.fit(learn.cfg['epochs'], cbs=cbs)
-    return dict(checkpoint=ckpt, **(_test_logits(kind, r, learn) if rank0 else {}))
+    if rank_distrib() == 0: print(f"{kind}: {json.dumps(learn.cfg, default=list)}")
+    config = dict(learn.cfg, root=dataset_root(dataset, root), stride=stride, seed=seed, synth_preset=synth_preset,
+                  train_subset=train_subset, test_subset=test_subset, n_clips=n_clips, command=command)
+    ckpt = train(learn, r.out, learn.cfg['epochs'], resume=resume, ck=r.ck, run=dict(kind=kind, arch=r.arch, dataset=dataset),
+                 config=config, overwrite=overwrite, progress=progress, logger=logger)
+    return dict(checkpoint=ckpt, **(_test_logits(kind, r, learn) if rank_distrib() == 0 else {}))
 
 # %% ../nbs/08_finetune.ipynb #dcb0af76
 def run_finetune(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=None, lr=None, device=None,
                  out='runs/finetune', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
-                 test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
-    "Finetune (a checkpoint's backbone, or random `arch`) on `dataset`; returns `checkpoint`, `clip_top1`, `logits` paths/values."
+                 test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', overwrite=False, logger='csv',
+                 command=None, **kw) -> dict:
+    """Finetune (a checkpoint's backbone, or random `arch`) on `dataset` in the folder `out` with `train` (`resume`,
+    `overwrite`, `logger`, `command` as in `run_pretrain`); returns `checkpoint`, `clip_top1`, `logits` paths/values."""
     return _run('finetune', dataset=dataset, root=root, arch=arch, checkpoint=checkpoint, epochs=epochs, bs=bs, lr=lr, device=device, out=out,
                 n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
-                test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset, kw=kw)
+                test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset,
+                overwrite=overwrite, logger=logger, command=command, kw=kw)
 
 def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epochs=None, bs=None, lr=None, device=None,
                out='runs/linear', n_frames=16, size=None, num_workers=0, stride=1, seed=0, train_subset='train',
-               test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', **kw) -> dict:
+               test_subset='test', n_clips=10, resume=None, progress=True, synth_preset='default', overwrite=False, logger='csv',
+                 command=None, **kw) -> dict:
     "Linear probe (a checkpoint's frozen backbone, or random `arch`) on `dataset`; like `run_finetune`."
     return _run('linear', dataset=dataset, root=root, arch=arch, checkpoint=checkpoint, epochs=epochs, bs=bs, lr=lr, device=device, out=out,
               n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
-              test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset, kw=kw)
+              test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset,
+                overwrite=overwrite, logger=logger, command=command, kw=kw)

@@ -19,6 +19,7 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientClip
 from fastcore.basics import patch
 from fastai.torch_core import rank_distrib, num_distrib, set_seed
+from .train import train, open_run, fit_crop, quietly, dataset_root   # the one run loop
 
 from .loaders import video_dls, SkippedVideosCallback, decode_rate, loader_advice
 from .transforms import VideoAugment
@@ -241,10 +242,9 @@ SYNTH_DEFAULTS = dict(flip_p=0.0, blur_p=0.0, scale=(0.5, 1.0), queue_size=256, 
 SYNTH_RECIPE = SYNTH_DEFAULTS   # the old name; a "recipe" is a paper-scale configuration (`recipes`)
 
 def _dataset_defaults(dataset, train_ds, cfg_overrides):
-    "Dataset-dependent defaults (`SYNTH_DEFAULTS`; crop no larger than the frames) under the explicit overrides."
+    "Dataset-dependent defaults (`SYNTH_DEFAULTS`; crop no larger than the frames: `fit_crop`) under the explicit overrides."
     rec = dict(SYNTH_DEFAULTS) if dataset == 'synthmotion' else {}
-    side = short_side(train_ds)
-    if 'crop' not in cfg_overrides and side < 112: rec['crop'] = side
+    if 'crop' not in cfg_overrides: rec['crop'] = fit_crop(train_ds)
     return {**rec, **cfg_overrides}
 
 def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out=None,
@@ -252,7 +252,7 @@ def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_w
     "The learner of a pretraining run (keyword arguments only: `run_pretrain`'s and `doctor`'s), its data read or generated."
     methods = parse_method(method)
     device = pick_device(device)
-    check_run_args(bs, num_workers, n_frames, size, stride)
+    check_run_args(bs, num_workers, n_frames, size, stride, epochs=epochs, lr=lr)
     ov = dict(overrides)
     if lr is not None: ov['lr'] = lr
     if epochs is not None: ov['epochs'] = epochs
@@ -270,41 +270,27 @@ def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_w
 
 # %% ../nbs/07_pretrain.ipynb #bc56c345
 def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco', epochs=None, bs=None, lr=None, device=None,
-                 out='runs/pretrain', resume=None, n_frames=16, size=None, num_workers=0, stride=1, seed=0,
-                 save_every=0, progress=True, synth_preset='default', cbs=None, frame_crop=None, **overrides) -> Path:
-    """Pretrain `arch` with `method` on `dataset` (see `dataset_from_name`); write `config.json`, `log.csv` and
-    `checkpoint.pth` (every epoch) into `out`; `resume` a checkpoint to continue it (to `epochs`, which may be more
-    than the checkpoint's run: see `check_resume`). `bs=None`: `fit_bs`. `frame_crop`: centre square the frames are
-    cropped to (videos of mixed aspect ratios, see `VideoClipDataset`). Returns the checkpoint path."""
-    out = check_out(out)
+                 out='runs/pretrain', resume=None, n_frames=16, size=None, num_workers=0, stride=1, seed=0, save_every=0,
+                 progress=True, synth_preset='default', cbs=None, frame_crop=None, overwrite=False, logger='csv', command=None,
+                 **overrides) -> Path:
+    """Pretrain `arch` with `method` on `dataset` (see `dataset_from_name`) in the folder `out` with `train`: it writes
+    `config.json`, `log.csv` and `checkpoint.pth` (every epoch); `resume` a checkpoint to continue it (to `epochs`,
+    which may be more than the checkpoint's run: see `check_resume`), `overwrite` to replace the run `out` holds (else
+    refused: `check_run_out`); `logger`: also 'tensorboard' or 'wandb'; `command`: the command line, for `config.json`.
+    `bs=None`: `fit_bs`. `frame_crop`: centre square the frames are cropped to (videos of mixed aspect ratios, see
+    `VideoClipDataset`). Returns the checkpoint path."""
     run = dict(kind='pretrain', arch=arch, dataset=dataset, method='+'.join(parse_method(method)), n_frames=n_frames, size=size)
-    if resume is not None:
-        ck = read_checkpoint(resume)
-        check_resume(ck, resume, None, **run)          # the cheap checks before any data is read
+    ck = open_run(out, resume, overwrite, logger, **run)          # the cheap checks before any data is read
     learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=lr, device=device, n_frames=n_frames, size=size,
                    num_workers=num_workers, stride=stride, seed=seed, epochs=epochs, overrides=overrides, out=out,
                    synth_preset=synth_preset, progress=progress, frame_crop=frame_crop)
-    cfg, ckpt, bs = learn.cfg, out / 'checkpoint.pth', learn.dls.train.bs
-    if resume is not None:
-        check_resume(ck, resume, cfg, **run)
-        load_checkpoint(learn, ck)
-        print(f"resuming {resume} at epoch {learn.resume_epoch} of {cfg.epochs}")
-    rank0 = rank_distrib() == 0
-    if rank0:
-        out.mkdir(parents=True, exist_ok=True)
-        print(cfg)
-        (out / 'config.json').write_text(json.dumps(dict(cfg.to_dict(), dataset=dataset, arch=arch, n_frames=n_frames, size=size,
-                                                         frame_crop=frame_crop, bs=bs, device=str(learn.dls.device)), indent=1, default=list))
-    extra = {k: v for k, v in run.items() if k != 'kind'}
-    cb = ([ResumableCSVLogger('log.csv', append=resume is not None), CheckpointCallback(ckpt, every=save_every, **extra)]
-          if rank0 else []) + list(cbs or [])
-    if num_distrib() > 1: import fastai.distributed  # adds Learner.distrib_ctx; needs the `accelerate` package
-    dist = learn.distrib_ctx(sync_bn=False) if num_distrib() > 1 else contextlib.nullcontext()
-    with dist:
-        if progress: learn.fit(cfg.epochs, cbs=cb)
-        else:
-            with learn.no_bar(), learn.no_logging(): learn.fit(cfg.epochs, cbs=cb)
-    return ckpt
+    cfg = learn.cfg
+    if rank_distrib() == 0: print(cfg)
+    config = dict(kind='pretrain', **cfg.to_dict(), dataset=dataset, root=dataset_root(dataset, root), arch=arch, n_frames=n_frames, size=size,
+                  frame_crop=frame_crop, stride=stride, synth_preset=synth_preset, bs=learn.dls.train.bs,
+                  device=str(learn.dls.device), command=command)
+    return train(learn, out, cfg.epochs, resume=resume, ck=ck, run=run, config=config, overwrite=overwrite,
+                 save_every=save_every, progress=progress, logger=logger, cbs=cbs)
 
 # %% ../nbs/07_pretrain.ipynb #85779b08
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
@@ -315,7 +301,7 @@ def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8,
                    frame_crop=frame_crop)
     tp = ThroughputCallback()
     n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
-    with learn.no_bar(), learn.no_logging(): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
+    with quietly(learn): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
     tab = tp.summary(skip)
     print(f"{dataset} · {arch} · {learn.cfg.method} · bs {bs} · {n_frames}×{learn.cfg.crop}² · {learn.dls.device} · "
           f"{tab.attrs['steps']} steps (after {skip} warm-up)")

@@ -57,3 +57,31 @@ def test_synth_prints_the_whole_table(synth_root, capsys):
     for col in ['videos', 'classes', 'families', 'own_family', 'static', 'min_per_class', 'max_per_class']:
         assert out.count(col) >= 2, (col, out)   # once in each table
     assert 'columns]' not in out and '...' not in out, out
+
+def test_version_and_python_m():
+    "`mfb --version`, and `python -m mac_fame_be` is `mfb` (the package's plain `__main__.py`)."
+    from mac_fame_be import __version__
+    r = mfb('--version')
+    assert r.returncode == 0 and r.stdout.strip() == f'mfb {__version__} (mac_fame_be)', r.stdout + r.stderr
+    r = subprocess.run([sys.executable, '-m', 'mac_fame_be', '--version'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and r.stdout.strip() == f'mfb {__version__} (mac_fame_be)', r.stdout + r.stderr
+    r = subprocess.run([sys.executable, '-m', 'mac_fame_be', 'pretrain', '--bs', '0'], capture_output=True, text=True, timeout=600)
+    _one_line_error(r, '--bs', 'an int >= 1')
+
+def test_help_texts():
+    "Every option of every subcommand has help; a literal % prints as one %."
+    import argparse, contextlib, io
+    from mac_fame_be.cli import build_parser
+    p = build_parser()
+    subs = p._subparsers._group_actions[0].choices
+    missing = [f'{name} {a.option_strings or a.dest}' for name, sp in subs.items() for a in sp._actions
+               if not isinstance(a, argparse._HelpAction) and not a.help]
+    assert missing == []
+    for name, sp in subs.items():
+        text = sp.format_help()
+        assert '%%' not in text and '%(' not in text, (name, text)
+    flat = lambda t: ' '.join(t.split())                # argparse wraps lines
+    assert '95% interval' in flat(subs['bench'].format_help()) and '95% interval' in flat(p.format_help())
+    assert 'random seed of the run' in flat(subs['pretrain'].format_help())
+    r = mfb('bench', '--help')
+    assert r.returncode == 0 and '95%' in r.stdout and '95%%' not in r.stdout

@@ -1,6 +1,6 @@
 """The `mfb` command under faults a user causes: kill -9 and `--resume`, bad numbers, bad files, a full disk.
 Each error is one line on stderr with exit status 2; a killed run resumes from the command line."""
-import errno, os, pty, shutil, signal, subprocess, sys, time
+import errno, json, os, pty, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from mac_fame_be.cli import main
@@ -187,3 +187,106 @@ def test_bench_log_has_no_bar_fragments(synth_root, tmp_path, capsys):
     bench(seeds=1, methods=('random', 'moco'), out=tmp_path, root=synth_root, progress=True, epochs=1, bs=8, n_clips=2, sup_steps=2)
     out = capsys.readouterr().out
     assert 'moco seed 0' in out and '█' not in out
+
+RUN = ['--frames', '8', '--size', '32', '--epochs', '1', '--bs', '8']
+
+def test_out_holding_a_run_is_refused(capsys, synth_root, tmp_path):
+    "A second run into a folder that holds one is refused in one line naming the folder and both ways out."
+    pre = tmp_path/'pre'
+    rc, so, err = run_main(capsys, 'pretrain', '--root', synth_root, *RUN, '--set', 'queue_size=64', '--out', pre)
+    assert rc == 0, err
+    before = (pre/'checkpoint.pth').read_bytes()
+    for cmd in (['pretrain', '--set', 'queue_size=64'], ['finetune'], ['linear']):   # a finetune into its pretraining folder too
+        line = _one_line(*run_main(capsys, *cmd[:1], '--root', synth_root, *RUN, *cmd[1:], '--out', pre)[::2],
+                         f"out '{pre}' already holds another run", '--resume', '--overwrite')
+    assert (pre/'checkpoint.pth').read_bytes() == before and not (pre/'test_logits.pt').exists()
+    _one_line(*run_main(capsys, 'linear', '--root', synth_root, *RUN, '--checkpoint', pre/'checkpoint.pth', '--out', pre,
+                        '--overwrite')[::2], '--overwrite would delete the checkpoint')   # the checkpoint it starts from
+    rc, so, err = run_main(capsys, 'pretrain', '--root', synth_root, *RUN, '--set', 'queue_size=64', '--out', pre, '--overwrite')
+    assert rc == 0, err
+
+def test_config_json_and_config_files(capsys, synth_root, tmp_path):
+    "config.json records the command line, dataset root and versions, and is accepted back by --config (as is YAML)."
+    rc, so, err = run_main(capsys, 'linear', '--root', synth_root, *RUN, '--out', tmp_path/'a')
+    assert rc == 0, err
+    cfg = json.loads((tmp_path/'a'/'config.json').read_text())
+    assert cfg['command'] == f"mfb linear --root {synth_root} {' '.join(RUN)} --out {tmp_path/'a'}"
+    assert cfg['root'] == str(Path(synth_root).absolute())
+    assert set(cfg['versions']) == {'mac_fame_be', 'python', 'torch', 'torchvision', 'fastai', 'av'}
+    rc, so, err = run_main(capsys, 'linear', '--config', tmp_path/'a'/'config.json', '--out', tmp_path/'b')   # the same run again
+    assert rc == 0, err
+    again = json.loads((tmp_path/'b'/'config.json').read_text())
+    assert {k: v for k, v in again.items() if k != 'command'} == {k: v for k, v in cfg.items() if k != 'command'}
+    top1 = lambda d: torch.load(d/'test_logits.pt')['logits']
+    assert torch.allclose(top1(tmp_path/'a'), top1(tmp_path/'b'), atol=1e-4)
+    y = tmp_path/'run.yaml'
+    y.write_text(f"root: {synth_root}\nn_frames: 8\nsize: 32\nepochs: 1\nbs: 8\nlr: 1e-2\nqueue_size: 64\nmethod: mac\n")
+    rc, so, err = run_main(capsys, 'pretrain', '--config', y, '--out', tmp_path/'c', '--set', 'tau=0.3')
+    assert rc == 0, err
+    c = json.loads((tmp_path/'c'/'config.json').read_text())
+    assert (c['lr'], c['queue_size'], c['method'], c['n_frames'], c['tau']) == (0.01, 64, 'mac', 8, 0.3)   # --set wins over the file
+    rc, so, err = run_main(capsys, 'pretrain', '--config', y, '--out', tmp_path/'d', '--epochs', '2', '--method', 'moco')
+    assert rc == 0, err
+    d = json.loads((tmp_path/'d'/'config.json').read_text())
+    assert (d['epochs'], d['method']) == (2, 'moco')                     # options on the command line win over the file
+    _one_line(*run_main(capsys, 'pretrain', '--config', tmp_path/'a'/'config.json', '--out', tmp_path/'e')[::2],
+              'the configuration of a linear run, not of mfb pretrain')
+    bad = tmp_path/'bad.yaml'; bad.write_text('root: [unclosed\n')
+    _one_line(*run_main(capsys, 'pretrain', '--config', bad, '--out', tmp_path/'e')[::2], f'--config {bad}: not valid YAML')
+    _one_line(*run_main(capsys, 'linear', '--config', tmp_path/'nope.json', '--out', tmp_path/'e')[::2], 'nope.json: no such file')
+    k = tmp_path/'k.json'; k.write_text(json.dumps(dict(root=str(synth_root), dropout=0.3)))
+    _one_line(*run_main(capsys, 'linear', '--config', k, '--out', tmp_path/'e')[::2], "unknown option(s) ['dropout'] for mfb linear")
+    assert not (tmp_path/'e').exists()
+
+def test_logger_option(capsys, synth_root, tmp_path):
+    "--logger tensorboard writes event files beside log.csv; a logger whose package is missing is one line, before any data."
+    try: import wandb  # noqa: F401
+    except ImportError:
+        _one_line(*run_main(capsys, 'linear', '--root', synth_root, *RUN, '--out', tmp_path/'w', '--logger', 'wandb')[::2],
+                  '--logger wandb needs the wandb package', "pip install 'mac_fame_be[wandb]'")
+        assert not (tmp_path/'w').exists()
+    pytest.importorskip('tensorboard')
+    rc, so, err = run_main(capsys, 'finetune', '--root', synth_root, *RUN, '--out', tmp_path/'tb', '--logger', 'tensorboard')
+    assert rc == 0, err
+    assert list((tmp_path/'tb'/'tensorboard').glob('events.out.tfevents.*')) and (tmp_path/'tb'/'log.csv').exists()
+
+def test_checkpoint_of_another_backbone(capsys, synth_root, tmp_path):
+    "--arch plain3d with a tiny3d checkpoint: one line naming both architectures, before any data is read."
+    rc, so, err = run_main(capsys, 'pretrain', '--root', synth_root, *RUN, '--set', 'queue_size=64', '--out', tmp_path/'pre')
+    assert rc == 0, err
+    for cmd in ('finetune', 'linear'):
+        _one_line(*run_main(capsys, cmd, '--root', synth_root, *RUN, '--arch', 'plain3d', '--checkpoint', tmp_path/'pre'/'checkpoint.pth',
+                            '--out', tmp_path/cmd)[::2], 'holds a tiny3d backbone, not plain3d')
+        assert not (tmp_path/cmd).exists()
+    from mac_fame_be.finetune import backbone_from_checkpoint
+    with pytest.raises(ValueError, match='holds a tiny3d backbone, whose weights do not fit plain3d') as e:
+        backbone_from_checkpoint(tmp_path/'pre'/'checkpoint.pth', 'plain3d')
+    assert '\n' not in str(e.value)
+
+@pytest.mark.parametrize('cmd', ['finetune', 'linear'])
+def test_finetune_and_linear_resume(capsys, synth_root, tmp_path, cmd):
+    "`mfb finetune|linear --resume`: a run stopped after its first epoch continues to the end, one log row per epoch."
+    out = tmp_path/'run'
+    rc, so, err = run_main(capsys, cmd, '--root', synth_root, *RUN, '--out', out)
+    assert rc == 0, err
+    rc, so, err = run_main(capsys, cmd, '--root', synth_root, *RUN[:-4], '--epochs', '2', '--bs', '8', '--out', out,
+                           '--resume', out/'checkpoint.pth')
+    assert rc == 0, err
+    assert 'at epoch 1 of 2' in so and _epochs(out/'log.csv') == [0, 1] and _ck_epoch(out/'checkpoint.pth') == 2
+    _one_line(*run_main(capsys, cmd, '--root', synth_root, *RUN[:-4], '--epochs', '2', '--bs', '8', '--out', out,
+                        '--resume', out/'checkpoint.pth')[::2], 'already trained 2 epochs')
+
+def test_torn_results_line(synth_root, tmp_path, capsys):
+    "A results.jsonl whose last line a full disk cut short: named with its line, removed, the benchmark continues."
+    from mac_fame_be.benchmark import bench, read_results
+    kw = dict(seeds=1, methods=('random',), out=tmp_path, root=synth_root, progress=False, show=False, n_clips=2, bs=8)
+    bench(**kw)
+    f = tmp_path/'results.jsonl'
+    row = f.read_text()
+    f.write_text(row + row[:len(row) // 2])                   # a second row, torn
+    with pytest.warns(UserWarning, match=f'{f}, line 2: a torn'): assert len(read_results(tmp_path)) == 1
+    bench(**{**kw, 'seeds': 2})
+    assert f'{f}, line 2: a torn (half-written) last line, removed' in capsys.readouterr().out
+    assert list(read_results(tmp_path)['seed']) == [0, 1]
+    f.write_text(row[:40] + '\n' + row)
+    with pytest.raises(ValueError, match=f'{f}, line 1: not a JSON row'): read_results(tmp_path)

@@ -39,7 +39,7 @@ def _metadata(whl):
 def _name(req): return re.split(r'[<>=!~; \[]', req)[0].lower()
 
 # import name -> distribution name, where they differ
-_DIST = {'IPython': 'ipython', 'PIL': 'pillow', 'cv2': 'opencv-python', 'sklearn': 'scikit-learn'}
+_DIST = {'IPython': 'ipython', 'PIL': 'pillow', 'cv2': 'opencv-python', 'sklearn': 'scikit-learn', 'yaml': 'pyyaml'}
 
 def library_imports():
     "Top-level third-party packages imported anywhere in the library (lazy imports inside functions included)."
