@@ -12,6 +12,7 @@ from typing import NamedTuple
 import warnings
 import torch
 import torch.nn as nn
+from .video import fields_init
 from .background import check_clip
 from .masks import mac_masks, fame_masks, gauss_masks, seed_masks, grid_masks
 from .transforms import (KINETICS_MEAN, KINETICS_STD, VideoAugment, probe_augment, center_crop, rrc_boxes,
@@ -68,6 +69,7 @@ def mac_blend(clip, masks, alpha, reverse=False, blend_space='pixels', mean=KINE
     return mu + (clip - mu) * w
 
 # %% ../nbs/04_augment.ipynb #d429d6cf
+@fields_init
 class MACTargets(NamedTuple):
     "MAC pretext targets: `joint` (B,) base-k label, `per_sub` (B×S) α indices, `alpha` (B×S) α values used."
     joint: torch.Tensor

@@ -22,6 +22,7 @@ def subcommand(name, help):
 
 class CLIError(Exception):
     "An error caused by the user's arguments: reported as one line, exit status 2."
+    def __init__(self, msg: str): super().__init__(msg)
 
 class _Parser(argparse.ArgumentParser):
     "argparse with its errors on one line (no usage block): `mfb pretrain: error: argument --bs: expected ...`."
@@ -250,6 +251,22 @@ def _prepare_args(p):
     p.add_argument('--dataset', default=None, choices=['ucf101', 'hmdb51', 'diving48', 'k400'], help='the layout (default: detected)')
 _prepare.add_args = _prepare_args
 subcommand('prepare', 're-encode a dataset for fast loading (short side 128, a keyframe every 16 frames, same frames and splits)')(_prepare);
+
+# %% ../nbs/12_cli.ipynb #92185ed1
+def _export(args):
+    from mac_fame_be.finetune import export_backbone
+    out = export_backbone(args.checkpoint, args.out_file)
+    meta = json.loads(out.with_suffix('.json').read_text())
+    print(f"{out} ({out.stat().st_size / 2**20:.0f} MiB): {meta['architecture']} backbone"
+          + (f", loads into {meta['torchvision']} (fc = nn.Identity())" if meta['torchvision'] else '')
+          + f"; {out.with_suffix('.json')} records its input and normalisation")
+    return out
+
+def _export_args(p):
+    p.add_argument('checkpoint', help='a checkpoint written by mfb pretrain, finetune or linear')
+    p.add_argument('--out', dest='out_file', required=True, help='the file to write, e.g. backbone.pth (and backbone.json beside it)')
+_export.add_args = _export_args
+subcommand('export', "write a checkpoint's backbone alone, in torchvision's layout, with a JSON of its input and normalisation")(_export);
 
 # %% ../nbs/12_cli.ipynb #97ce0da1
 def main(argv=None):

@@ -154,7 +154,7 @@ def confusion_matrix(preds: torch.Tensor, # predicted classes (any shape)
 def plot_confusion(cm: torch.Tensor, # K×K counts from `confusion_matrix`
                    classes=None, # K class names (default: indices)
                    normalize: bool = True, # show each row as shares of the true class
-                   ax=None, figsize=(4, 4), dpi=72):
+                   ax=None, figsize=(4, 4), dpi=100):
     "Show a confusion matrix as an image, rows = true class, columns = predicted class; returns the axes."
     import matplotlib.pyplot as plt
     cm = torch.as_tensor(cm).detach().float().cpu()
@@ -164,13 +164,13 @@ def plot_confusion(cm: torch.Tensor, # K×K counts from `confusion_matrix`
     k = cm.shape[0]
     names = list(classes) if classes is not None else [str(i) for i in range(k)]
     ax.set_xticks(range(k)); ax.set_yticks(range(k))
-    ax.set_xticklabels(names, rotation=90, fontsize=7); ax.set_yticklabels(names, fontsize=7)
+    ax.set_xticklabels(names, rotation=90, fontsize=8); ax.set_yticklabels(names, fontsize=8)
     ax.set_xlabel('predicted'); ax.set_ylabel('true')
     if k <= 12:
         for i in range(k):
             for j in range(k):
                 v = cm[i, j].item()
-                ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha='center', va='center', fontsize=6,
+                ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha='center', va='center', fontsize=8,
                         color='white' if v > cm.max().item() / 2 else 'black')
     return ax
 
@@ -349,7 +349,7 @@ def show_retrieval(query_feats, gallery_feats, query_videos, gallery_videos, que
                    k: int = 5, # neighbours per query
                    query_bg=None, gallery_bg=None, # background families (SynthMotion's meta.csv), optional
                    classes=None, # class names for the titles
-                   center: bool = False, n_frames: int = 3, dpi: int = 72, scale: float = 1.0):
+                   center: bool = False, n_frames: int = 3, dpi: int = 100, scale: float = 1.0):
     "Top-k neighbours of some queries as frame strips: green = same class, orange = other class but same background family, red = neither."
     import matplotlib.pyplot as plt
     _check_feats('query', query_feats, query_labels); _check_feats('gallery', gallery_feats, gallery_labels)
@@ -375,7 +375,7 @@ def show_retrieval(query_feats, gallery_feats, query_videos, gallery_videos, que
             panels.append((_clip_of(gallery_videos, gi), f"{tag} {name(gl[gi])} {sims[r, j]:.2f}", _COLORS[mark]))
         for ax, (clip, title, color) in zip(axs[r], panels):
             ax.imshow(frame_strip(clip, n_frames).numpy())
-            ax.set_title(title, fontsize=7, color=color)
+            ax.set_title(title, fontsize=8, color=color)
             ax.set_xticks([]); ax.set_yticks([])
             for s in ax.spines.values(): s.set_edgecolor(color); s.set_linewidth(3)
     fig.tight_layout()

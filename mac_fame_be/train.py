@@ -65,6 +65,7 @@ def check_clip_size(backbone, n_frames, crop):
 # %% ../nbs/06a_train.ipynb #a2cb84b4
 class NonFiniteLossError(RuntimeError):
     "The loss became NaN or infinite; the message names the epoch and the batch."
+    def __init__(self, msg: str): super().__init__(msg)
 
 class StopOnNonFinite(Callback):
     "`after_loss`: raise `NonFiniteLossError` naming the epoch and batch when the loss is NaN or infinite."
