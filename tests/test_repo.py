@@ -1,5 +1,5 @@
 """The repository's own promises: README generated from index.ipynb, the quickstart's two commands, the
-one _quarto.yml (a plain file in nbs/), the CI script using the README's commands."""
+one source of the docs configuration (the top-level _quarto.yml; nbs/_quarto.yml generated from it), the CI script using the README's commands."""
 import configparser, os, re, subprocess, sys
 import pytest
 from pathlib import Path
@@ -26,14 +26,29 @@ def test_readme_quickstart_has_two_commands_and_ci_uses_them():
     assert test.strip() in ci, f'.ci/run does not run the README test command {test!r}'
     assert 'pip install -q -e ".[dev]"' in ci or 'pip install -e ".[dev]"' in ci
 
-def test_quarto_config_is_one_plain_file_in_nbs():
-    "nbdev 2 reads nbs/_quarto.yml; a symbolic link there breaks on Windows clones, a second copy would drift."
-    q = ROOT/'nbs'/'_quarto.yml'
-    assert q.is_file() and not q.is_symlink() and 'metadata-files' in q.read_text()
-    assert not (ROOT/'_quarto.yml').exists()
-    # git stores it as a plain file (mode 100644), not a link (120000)
-    r = subprocess.run(['git', 'ls-files', '-s', 'nbs/_quarto.yml'], capture_output=True, text=True, cwd=ROOT)
-    if r.returncode == 0 and r.stdout: assert r.stdout.startswith('100644'), r.stdout
+def test_quarto_config_has_one_source():
+    "The top-level _quarto.yml is the one source; nbs/_quarto.yml (what nbdev 2 reads) is generated from it, a plain file."
+    top, q = ROOT/'_quarto.yml', ROOT/'nbs'/'_quarto.yml'
+    assert top.is_file() and not top.is_symlink() and 'metadata-files' in top.read_text()
+    assert q.is_file() and not q.is_symlink()
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'docs.py'), 'quarto', '--check'], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and 'up to date' in r.stdout, r.stdout + r.stderr
+    # git stores them as plain files (mode 100644), not links (120000)
+    r = subprocess.run(['git', 'ls-files', '-s', '_quarto.yml', 'nbs/_quarto.yml'], capture_output=True, text=True, cwd=ROOT)
+    if r.returncode == 0 and r.stdout: assert all(l.startswith('100644') for l in r.stdout.splitlines()), r.stdout
+
+def test_docs_preprocessing_reads_the_top_level_quarto_config(tmp_path):
+    "A setting written only in the top-level _quarto.yml reaches nbdev's docs preprocessing (`_proc/_quarto.yml`)."
+    import shutil
+    for f in ('settings.ini', '_quarto.yml'): shutil.copy(ROOT/f, tmp_path/f)
+    (tmp_path/'nbs').mkdir()
+    for f in ('nbdev.yml', 'sidebar.yml', 'styles.css', '00_toys.ipynb'): shutil.copy(ROOT/'nbs'/f, tmp_path/'nbs'/f)
+    with open(tmp_path/'_quarto.yml', 'a') as f: f.write('\nlang: eo-only-in-the-top-level-file\n')
+    code = ("import sys; sys.path.insert(0, %r); from docs import sync_quarto; sync_quarto('.'); "
+            "from nbdev.serve import proc_nbs; proc_nbs(n_workers=0, force=True)") % str(ROOT/'tools')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'lang: eo-only-in-the-top-level-file' in (tmp_path/'_proc'/'_quarto.yml').read_text()
 
 def test_settings():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')

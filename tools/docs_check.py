@@ -14,9 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def process_notebooks():
-    "Run nbdev's docs processing (`_proc/`) and check that it picked up `nbs/_quarto.yml`."
+    "Run nbdev's docs processing (`_proc/`) and check that it picked up `nbs/_quarto.yml` (written from `_quarto.yml`)."
     import os
     os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT/'tools'))
+    from docs import sync_quarto
+    sync_quarto(ROOT)
     from nbdev.serve import proc_nbs
     proc_nbs(n_workers=0, force=True)
     proc = ROOT/'_proc'
