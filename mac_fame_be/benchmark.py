@@ -17,21 +17,21 @@ import pandas as pd
 from scipy import stats
 import torch
 from torch import nn
-import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 from fastai.torch_core import set_seed
 from fastai.optimizer import Adam
 from fastai.callback.schedule import ParamScheduler
 
-from .synth import make_synthmotion, interactive, SPLITS
-from .data import UCF101, InMemoryClips
+from .synth import make_synthmotion, interactive
+from .scenes import SPLITS
+from .data import UCF101, InMemoryClips, check_mode
 from .loaders import video_dls
 from .models import create_backbone
-from .evaluate import (extract_features, recall_at_k, knn_accuracy, FeatureProbe, fit_probe, probe_accuracy,
-                                  PROBE_GRID, tuned_probe, video_top1)   # the probe and video_top1: moved; re-exported
-from .pretrain import pretrain_learner, parse_method, data_mode, PretrainConfig, SYNTH_DEFAULTS, run_pretrain
+from .evaluate import extract_features, recall_at_k, knn_accuracy, probe_accuracy, tuned_probe, video_top1
+from .pretrain import pretrain_learner, SYNTH_DEFAULTS
+from .methods import parse_method, data_mode
 from .finetune import finetune_learner
-from .recipes import PAPER_RESULTS, paper_results, RECIPES, get_recipe, recipe_config, recipe_targets, recipe_table, run_recipe  # moved; re-exported
+
 
 # %% ../nbs/11_benchmark.ipynb #1bcee8b2
 EVAL_SPLITS = tuple(s for s in SPLITS if s.startswith('test_'))   # SPLITS: SynthMotion's, from `synth`
@@ -49,7 +49,7 @@ def load_synth_splits(root, n_frames=8, stride=2, size=32, n_clips=4, splits=SPL
 
 def with_mode(ds, mode):
     "A shallow copy of an in-memory dataset that serves items of another `mode` (the decoded videos are shared)."
-    if mode not in ('clip', 'two_clips', 'uniform'): raise ValueError(f"mode must be 'clip', 'two_clips' or 'uniform', got {mode!r}")
+    check_mode(mode)
     d = copy.copy(ds); d.mode = mode
     return d
 
@@ -91,7 +91,7 @@ def train_supervised(ds, n_classes, arch=BENCH_DEFAULTS['arch'], epochs=60, bs=3
     clips = with_mode(ds, 'clip')
     name = arch if isinstance(arch, str) else None
     learn = finetune_learner(video_dls(clips, bs=bs), None if name else arch, n_classes, arch=name, lr=lr, wd=wd,
-                             epochs=epochs, crop=clips[0][0].shape[-1], scale=scale, flip_p=0.)
+                             epochs=epochs, crop=clips[0][0].shape[-1], scale=scale, flip_p=SYNTH_DEFAULTS['flip_p'])
     learn.opt_func = partial(Adam, sqr_mom=0.999, eps=1e-8, decouple_wd=True)   # AdamW with torch's defaults
     learn.remove_cb(ParamScheduler)                     # fit_one_cycle schedules lr (and Adam's β1) itself
     with contextlib.ExitStack() as quiet:

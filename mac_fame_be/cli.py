@@ -85,12 +85,11 @@ def folder_info(root):
     root = Path(root)
     exts = {'.mp4','.avi','.mkv','.webm','.mov'}
     n = sum(1 for f in root.rglob('*') if f.suffix.lower() in exts)
-    if (root/'classInd.txt').exists():
-        layout = 'SynthMotion (UCF101 layout)' if (root/'meta.csv').exists() else 'UCF101'
-    elif list(root.glob('*_test_split1.txt')) or list(root.glob('*/*_test_split1.txt')): layout = 'HMDB51'
-    elif list(root.glob('Diving48_V2_*.json')) or list(root.glob('*/Diving48_V2_*.json')): layout = 'Diving48'
-    elif list(root.glob('*.csv')): layout = 'Kinetics (CSV annotations)'
-    else: layout = 'unknown'
+    from mac_fame_be.prepare import detect_layout   # the one rule, shared with `mfb prepare`
+    found = detect_layout(root)
+    names = dict(ucf101='UCF101', hmdb51='HMDB51', diving48='Diving48', k400='Kinetics')
+    layout = ('SynthMotion (UCF101 layout)' if found == 'ucf101' and (root/'meta.csv').exists()
+              else names[found] if found else 'unknown')
     return dict(root=str(root), layout=layout, videos=n)
 
 # %% ../nbs/12_cli.ipynb #78709d83

@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
-from torch import nn
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException, CancelEpochException
 from fastai.callback.schedule import SchedCos, SchedNo
@@ -24,10 +23,10 @@ from fastai.callback.progress import CSVLogger, ProgressCallback
 from fastcore.basics import noop
 from fastcore.foundation import L
 from fastai.optimizer import SGD, Adam
-from fastai.torch_core import num_distrib, to_device
+from fastai.torch_core import to_device
 
 from .synth import interactive
-from .loaders import DATASETS, dataset_from_name   # datasets by name: the loaders chapter; re-exported
+
 
 # %% ../nbs/06a_train.ipynb #302901c3
 def is_num(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
