@@ -90,3 +90,27 @@ def test_ci_has_a_wheel_stage_on_the_newest_dependencies():
     for part in ['-m build', 'python3 -m venv', 'mac_fame_be-*.whl', 'pip" check', '-m "not dev"', 'tools/versions.py']:
         assert part in stage2, part
     assert '[dev]' not in stage2 and '==' not in stage2
+
+def test_one_home_per_name():
+    """No module imports a name it does not use (no re-exports kept for old import paths, no unused imports), and every
+    name of the package is imported from the module that defines it."""
+    import ast
+    defined, trees = {}, {}
+    for p in sorted((ROOT/'mac_fame_be').glob('*.py')):
+        if p.stem in ('_modidx', '__init__'): continue
+        trees[p.stem] = tree = ast.parse(p.read_text())
+        for n in tree.body:
+            names = [n.name] if isinstance(n, (ast.FunctionDef, ast.ClassDef)) else \
+                    [e.id for t in getattr(n, 'targets', []) for e in ast.walk(t) if isinstance(e, ast.Name)]
+            for name in names: defined.setdefault(name, set()).add(p.stem)
+    bad = []
+    for mod, tree in trees.items():
+        used = {e.id for e in ast.walk(tree) if isinstance(e, ast.Name)}
+        for n in tree.body:
+            if isinstance(n, ast.Import): names = [((a.asname or a.name).split('.')[0], None) for a in n.names]
+            elif isinstance(n, ast.ImportFrom): names = [(a.asname or a.name, (n.module or '') if n.level else None) for a in n.names]
+            else: continue
+            for name, src in names:
+                if name not in used: bad.append(f'{mod}: {name} imported, not used')
+                if src and name in defined and src not in defined[name]: bad.append(f'{mod}: {name} from {src}, defined in {defined[name]}')
+    assert not bad, bad
