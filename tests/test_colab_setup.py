@@ -93,3 +93,27 @@ def test_every_notebook_runs_the_setup_cell():
     for p in sorted((ROOT/'nbs').glob('*.ipynb')):
         first = json.loads(p.read_text())['cells'][0]
         assert ''.join(first['source']) == nb_colab.INSTALL, p.name
+
+CELL_RUNNER = '''
+import io, sys, types, urllib.request
+sys.modules['google.colab'] = types.ModuleType('google.colab')      # as on Colab
+files = {'tools/colab_setup.py': {tools!r}, 'main.tar.gz': {archive!r}}
+def urlopen(url, *a, **kw):                                         # GitHub, served from local files
+    for end, path in files.items():
+        if url.endswith(end): return io.BytesIO(open(path, 'rb').read())
+    raise OSError(f'no network here: {{url}}')
+urllib.request.urlopen = urlopen
+exec({cell!r})
+print('cell ran to the end')
+'''
+
+def test_the_notebook_cell_itself_runs_to_the_end(fresh, tmp_path):
+    "The first cell exactly as the notebooks hold it, in a fresh environment on a fake Colab, no release on the index."
+    py, work, env = fresh
+    (tmp_path/'index').mkdir()
+    archive = Path(_repo_archive(tmp_path/'main.tar.gz')[len('file://'):])
+    code = CELL_RUNNER.format(tools=str(ROOT/'tools'/'colab_setup.py'), archive=str(archive), cell=nb_colab.INSTALL)
+    env = env | {'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': str(tmp_path/'index'), 'PIP_NO_DEPS': '1', 'PIP_NO_BUILD_ISOLATION': '0'}
+    r = subprocess.run([str(py), '-c', code], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and 'cell ran to the end' in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]
+    assert 'installed from the repository' in r.stdout and (work/'11_benchmark_results'/'results.jsonl').exists()

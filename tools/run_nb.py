@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/run_nb.py nbs/04_augment.ipynb [--slow] [--until 46]
 
-Cells marked `#| slow` are skipped unless `--slow` and keep their stored outputs, as do the cells after `--until`
+Cells marked `#| slow` are skipped unless `--slow`, `#| gpu` cells always; they keep their stored outputs, as do the cells after `--until`
 (a cell index). Run `nbdev_clean` afterwards. Figures are stored at 1:1 pixels (PNG, not retina): draw them at dpi 100 (tests/test_docs.py).
 """
 import argparse, os, sys, time
@@ -18,7 +18,7 @@ def main(argv=None):
     path = Path(a.nb).resolve()
     nb = read_nb(path)
     os.chdir(path.parent)
-    skip = lambda c: (c.cell_type == 'code' and not a.slow and '#| slow' in c.source) or \
+    skip = lambda c: (c.cell_type == 'code' and ('#| gpu' in c.source or (not a.slow and '#| slow' in c.source))) or \
                      (a.until is not None and c.idx_ > a.until)
     t0 = time.time()
     CaptureShell(path, mpl_format='png').run_all(nb, exc_stop=True, preproc=skip)
