@@ -97,7 +97,7 @@ def test_every_notebook_runs_the_setup_cell():
 CELL_RUNNER = '''
 import io, sys, types, urllib.request
 sys.modules['google.colab'] = types.ModuleType('google.colab')      # as on Colab
-files = {'tools/colab_setup.py': {tools!r}, 'main.tar.gz': {archive!r}}
+files = {{'tools/colab_setup.py': {tools!r}, 'main.tar.gz': {archive!r}}}
 def urlopen(url, *a, **kw):                                         # GitHub, served from local files
     for end, path in files.items():
         if url.endswith(end): return io.BytesIO(open(path, 'rb').read())
