@@ -28,7 +28,7 @@ from .train import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCall
     load_checkpoint, check_clip_size, unwrap, pick_device, short_side, read_checkpoint, check_resume, check_run_args,
     check_out, fit_bs, is_num)
 from .loaders import dataset_from_name
-from .evaluate import FeatureProbe, predict_clips, clip_accuracy   # predict_clips, clip_accuracy: moved; re-exported
+from .evaluate import FeatureProbe, predict_clips, clip_accuracy
 from .pretrain import BACKBONE_PREFIX, SYNTH_DEFAULTS
 from fastai.optimizer import SGD
 
