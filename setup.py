@@ -30,6 +30,8 @@ setuptools.setup(
         'Natural Language :: ' + cfg['language'].title(),
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]],
     url = cfg['git_url'],
+    project_urls = {'Documentation': cfg['doc_host'].rstrip('/') + cfg['doc_baseurl'], 'Source': cfg['git_url'],
+                    'Issues': cfg['git_url'] + '/issues', 'Changelog': cfg['git_url'] + '/blob/main/CHANGELOG.md'},
     packages = setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name']+'.*']),
     include_package_data = True,
     install_requires = requirements,

@@ -4,19 +4,16 @@
 
 # %% auto #0
 __all__ = ['alpha_values', 'alpha_from_index', 'mac_blend', 'MACTargets', 'encode_alpha_target', 'decode_alpha_target',
-           'MACAugment', 'derangement', 'fame_merge', 'FAMEAugment', 'be_distract', 'KINETICS_MEAN', 'KINETICS_STD',
-           'VideoAugment', 'probe_augment', 'center_crop', 'rrc_boxes']
+           'MACAugment', 'derangement', 'fame_merge', 'FAMEAugment', 'be_distract']
 
 # %% ../nbs/04_augment.ipynb #82760674
 from typing import NamedTuple
-import warnings
 import torch
 import torch.nn as nn
+from .video import fields_init
 from .background import check_clip
 from .masks import mac_masks, fame_masks, gauss_masks, seed_masks, grid_masks
-from .transforms import (KINETICS_MEAN, KINETICS_STD, VideoAugment, probe_augment, center_crop, rrc_boxes,
-                                    _check_unit, _check_choice, _rand)
-_all_ = ['KINETICS_MEAN', 'KINETICS_STD', 'VideoAugment', 'probe_augment', 'center_crop', 'rrc_boxes']
+from .transforms import KINETICS_MEAN, _check_unit, _check_choice, _rand
 
 # %% ../nbs/04_augment.ipynb #a2184ff1
 def alpha_values(k_alpha=4, device=None, dtype=torch.float32):
@@ -25,16 +22,9 @@ def alpha_values(k_alpha=4, device=None, dtype=torch.float32):
     n = k_alpha - 1
     return torch.cat([(torch.arange(n, device=device, dtype=dtype) + 0.5) / n, torch.ones(1, device=device, dtype=dtype)])
 
-def _old_jitter(jitter, alpha_jitter, where):
-    "`alpha_jitter`, or the value of its old name `jitter` (with a `FutureWarning`)."
-    if jitter is None: return alpha_jitter
-    warnings.warn(f"{where}(jitter=...) is now alpha_jitter=... (α drawn inside its bin; `jitter` is VideoAugment's "
-                  "colour jitter)", FutureWarning, stacklevel=3)
-    return jitter
-
-def alpha_from_index(alpha_index, k_alpha=4, alpha_jitter=False, generator=None, jitter=None):
+def alpha_from_index(alpha_index, k_alpha=4, alpha_jitter=False, generator=None):
     "α for integer `alpha_index` (any shape): the bin centre, or with `alpha_jitter` uniform inside the bin (index k−1 → 1)."
-    if not _old_jitter(jitter, alpha_jitter, 'alpha_from_index'): return alpha_values(k_alpha, alpha_index.device)[alpha_index]
+    if not alpha_jitter: return alpha_values(k_alpha, alpha_index.device)[alpha_index]
     u = _rand(alpha_index.shape, alpha_index.device, generator)
     a = (alpha_index + u) / (k_alpha - 1)
     return torch.where(alpha_index == k_alpha - 1, torch.ones_like(a), a)
@@ -68,6 +58,7 @@ def mac_blend(clip, masks, alpha, reverse=False, blend_space='pixels', mean=KINE
     return mu + (clip - mu) * w
 
 # %% ../nbs/04_augment.ipynb #d429d6cf
+@fields_init
 class MACTargets(NamedTuple):
     "MAC pretext targets: `joint` (B,) base-k label, `per_sub` (B×S) α indices, `alpha` (B×S) α values used."
     joint: torch.Tensor
@@ -97,11 +88,10 @@ def decode_alpha_target(joint, k_alpha=4, n_sub=2):
 class MACAugment(nn.Module):
     """MAC augmentation: foreground masks (`mac_masks` with `lam`, `m`, `soft`, `dilate`), α per sub-clip from
     `k_alpha` values over `n_sub` equal temporal chunks; returns `(clip, MACTargets)`. See `mac_blend` for
-    `reverse`, `blend_space`, `mean`; `alpha_jitter` draws α inside its bin (`jitter=`: its old name, warns)."""
+    `reverse`, `blend_space`, `mean`; `alpha_jitter` draws α inside its bin."""
     def __init__(self, k_alpha=4, n_sub=2, lam=30/255, m=0.5, soft=True, dilate=True, reverse=False, alpha_jitter=False,
-                 blend_space='pixels', mean=KINETICS_MEAN, jitter=None):
+                 blend_space='pixels', mean=KINETICS_MEAN):
         super().__init__()
-        alpha_jitter = _old_jitter(jitter, alpha_jitter, 'MACAugment')
         _check_sub(k_alpha, n_sub); _check_unit('lam', lam); _check_unit('m', m)
         _check_choice('blend_space', blend_space, ('pixels', 'normalized'))
         self.k_alpha, self.n_sub, self.lam, self.m, self.soft, self.dilate = k_alpha, n_sub, lam, m, soft, dilate

@@ -6,8 +6,8 @@
 __all__ = ['EVAL_SPLITS', 'PROBE_SOURCES', 'METRICS', 'BENCH_DEFAULTS', 'BENCH_VARIANTS', 'BENCH_BASELINES', 'BENCH_METHODS',
            'NAMES', 'DEMO_METHODS', 'DEMO_COLUMNS', 'load_synth_splits', 'with_mode', 'split_features',
            'evaluate_features', 'train_supervised', 'calibrate', 'check_method', 'pretrain_backbone', 'bench_model',
-           'repair_results', 'read_results', 't_quantile', 'summarize', 'format_table', 'plot_bench', 'display_name',
-           'plot_motion', 'verdicts', 'bench', 'demo']
+           'repair_results', 'read_results', 'summarize', 'format_table', 'plot_bench', 'display_name', 'plot_motion',
+           'verdicts', 'bench', 'demo']
 
 # %% ../nbs/11_benchmark.ipynb #657d85bf
 import contextlib, copy, json, math, time
@@ -15,24 +15,25 @@ from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from scipy import stats
 import torch
 from torch import nn
-import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 from fastai.torch_core import set_seed
 from fastai.optimizer import Adam
 from fastai.callback.schedule import ParamScheduler
 from .train import quietly
 
-from .synth import make_synthmotion, interactive, SPLITS
-from .data import UCF101, InMemoryClips
+from .synth import make_synthmotion, interactive
+from .scenes import SPLITS
+from .data import UCF101, InMemoryClips, check_mode
 from .loaders import video_dls
 from .models import create_backbone
-from .evaluate import (extract_features, recall_at_k, knn_accuracy, FeatureProbe, fit_probe, probe_accuracy,
-                                  PROBE_GRID, tuned_probe, video_top1)   # the probe and video_top1: moved; re-exported
-from .pretrain import pretrain_learner, parse_method, data_mode, PretrainConfig, SYNTH_DEFAULTS, run_pretrain
+from .evaluate import extract_features, recall_at_k, knn_accuracy, probe_accuracy, tuned_probe, video_top1
+from .pretrain import pretrain_learner, SYNTH_DEFAULTS
+from .methods import parse_method, data_mode
 from .finetune import finetune_learner
-from .recipes import PAPER_RESULTS, paper_results, RECIPES, get_recipe, recipe_config, recipe_targets, recipe_table, run_recipe  # moved; re-exported
+
 
 # %% ../nbs/11_benchmark.ipynb #1bcee8b2
 EVAL_SPLITS = tuple(s for s in SPLITS if s.startswith('test_'))   # SPLITS: SynthMotion's, from `synth`
@@ -50,7 +51,7 @@ def load_synth_splits(root, n_frames=8, stride=2, size=32, n_clips=4, splits=SPL
 
 def with_mode(ds, mode):
     "A shallow copy of an in-memory dataset that serves items of another `mode` (the decoded videos are shared)."
-    if mode not in ('clip', 'two_clips', 'uniform'): raise ValueError(f"mode must be 'clip', 'two_clips' or 'uniform', got {mode!r}")
+    check_mode(mode)
     d = copy.copy(ds); d.mode = mode
     return d
 
@@ -92,7 +93,7 @@ def train_supervised(ds, n_classes, arch=BENCH_DEFAULTS['arch'], epochs=60, bs=3
     clips = with_mode(ds, 'clip')
     name = arch if isinstance(arch, str) else None
     learn = finetune_learner(video_dls(clips, bs=bs), None if name else arch, n_classes, arch=name, lr=lr, wd=wd,
-                             epochs=epochs, crop=clips[0][0].shape[-1], scale=scale, flip_p=0.)
+                             epochs=epochs, crop=clips[0][0].shape[-1], scale=scale, flip_p=SYNTH_DEFAULTS['flip_p'])
     learn.opt_func = partial(Adam, sqr_mom=0.999, eps=1e-8, decouple_wd=True)   # AdamW with torch's defaults
     learn.remove_cb(ParamScheduler)                     # fit_one_cycle schedules lr (and Adam's β1) itself
     with quietly(learn, not (progress and interactive())):
@@ -201,20 +202,6 @@ def read_results(path):
     if not path.exists(): raise FileNotFoundError(f"no benchmark results at {path}")
     return pd.DataFrame(_jsonl_rows(path))
 
-def t_quantile(p, df):
-    "The `p` quantile (0.5 < p < 1) of Student's t distribution with `df` degrees of freedom: bisection on its CDF."
-    if not 0.5 < p < 1: raise ValueError(f"p must be in (0.5, 1), got {p}")
-    if not df >= 1: raise ValueError(f"df must be >= 1, got {df}")
-    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-    def cdf(t):   # 1/2 + the density's integral over [0, t] (Simpson's rule, 2,000 intervals)
-        x = np.linspace(0, t, 2001)
-        f = c * (1 + x * x / df) ** (-(df + 1) / 2)
-        return 0.5 + (x[1] - x[0]) / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
-    lo, hi = 0., 1.
-    while cdf(hi) < p: hi *= 2
-    for _ in range(60): lo, hi = ((lo + hi) / 2, hi) if cdf((lo + hi) / 2) < p else (lo, (lo + hi) / 2)
-    return (lo + hi) / 2
-
 def summarize(results, methods=None, metrics=METRICS):
     """Per method (rows in `methods` order) and metric: the mean over seeds, the std and the half-width of the 95%
     interval of the mean (Student's t; NaN with one seed): columns `(metric, 'mean'|'std'|'ci95')` and `seeds`."""
@@ -223,7 +210,7 @@ def summarize(results, methods=None, metrics=METRICS):
     order = [m for m in order if m in set(df['method'])] + [m for m in dict.fromkeys(df['method']) if m not in order]
     g, n = df.groupby('method')[list(metrics)], df.groupby('method').size()
     std = g.std(ddof=1)
-    half = std.mul(n.map(lambda k: t_quantile(0.975, k - 1) / math.sqrt(k) if k > 1 else float('nan')), axis=0)
+    half = std.mul(n.map(lambda k: stats.t.ppf(0.975, k - 1) / math.sqrt(k) if k > 1 else float('nan')), axis=0)
     tab = pd.concat({'mean': g.mean(), 'std': std.fillna(0.), 'ci95': half}, axis=1).swaplevel(axis=1)
     tab = tab[[(m, s) for m in metrics for s in ('mean', 'std', 'ci95')]].reindex(order)
     tab.insert(0, ('seeds', ''), n.reindex(order))
@@ -245,16 +232,16 @@ def format_table(summary, digits=2, spread='ci95'):
 
 def _errs(summary, m): return summary[(m, 'ci95')].fillna(0.) if (m, 'ci95') in summary else summary[(m, 'std')]
 
-def plot_bench(summary, metrics=('biased_iid', 'biased_swapped', 'unbiased_swapped', 'knn_swapped'), chance=None, ax=None, dpi=80):
+def plot_bench(summary, metrics=('biased_iid', 'biased_swapped', 'unbiased_swapped', 'knn_swapped'), chance=None, ax=None, dpi=100):
     "Grouped bars (mean over seeds, 95% interval as error bar) of `metrics` for every method; a dashed line at `chance`."
     import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(9, 3.2), dpi=dpi)
+    if ax is None: _, ax = plt.subplots(figsize=(8.4, 3.2), dpi=dpi)
     x, w = np.arange(len(summary)), 0.8 / len(metrics)
     for i, m in enumerate(metrics):
         ax.bar(x + (i - (len(metrics) - 1) / 2) * w, summary[(m, 'mean')], w, yerr=_errs(summary, m), label=m, capsize=2)
     if chance: ax.axhline(chance, ls='--', c='k', lw=0.8, label='chance')
     ax.set_xticks(x); ax.set_xticklabels(summary.index, rotation=15, fontsize=8)
-    ax.set_ylabel('top-1'); ax.set_ylim(0, 1.05); ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.0, 1.0))   # outside the bars
+    ax.set_ylabel('top-1'); ax.set_ylim(0, 1.05); ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.0, 1.0))   # outside the bars
     return ax
 
 # %% ../nbs/11_benchmark.ipynb #973ba1e7
@@ -266,7 +253,7 @@ def display_name(method):
     if method in BENCH_VARIANTS: return f"{display_name(BENCH_VARIANTS[method][0])} ({BENCH_VARIANTS[method][2]})"
     return NAMES.get(method) or '+'.join(METHOD_REGISTRY[p].display if p in METHOD_REGISTRY else p for p in method.split('+'))
 
-def plot_motion(summary, chance, metric='unbiased_swapped', ax=None, dpi=80):
+def plot_motion(summary, chance, metric='unbiased_swapped', ax=None, dpi=100):
     """The one question of the demo: how much motion each representation holds when the background lies (`metric`,
     the unbiased probe on `test_swapped`). Bars per method (95% interval over seeds when there are several), chance
     and the supervised-unbiased ceiling as lines."""
@@ -284,7 +271,7 @@ def plot_motion(summary, chance, metric='unbiased_swapped', ax=None, dpi=80):
     ax.set_xticks(range(len(rows))); ax.set_xticklabels([display_name(m).replace(' (', '\n(') for m in rows], fontsize=8)
     n = summary[('seeds', '')]
     ax.set_title(f"Motion held when the background lies ({n.min()}{'' if n.min() == n.max() else f'–{n.max()}'} seed{'' if n.max() == 1 else 's'})", fontsize=9)
-    ax.set_ylabel('unbiased probe, test_swapped', fontsize=8); ax.set_ylim(0, 1.25); ax.legend(fontsize=7, loc='upper center', ncol=2)
+    ax.set_ylabel('unbiased probe, test_swapped', fontsize=8); ax.set_ylim(0, 1.25); ax.legend(fontsize=8, loc='upper center', ncol=2)
     return ax
 
 # %% ../nbs/11_benchmark.ipynb #aa239dc5
@@ -312,7 +299,7 @@ def _save_charts(tab, out):
     "`chart.png` (`plot_bench`) and `motion.png` (`plot_motion`) of `summarize`'s table `tab` in the folder `out`."
     import matplotlib.pyplot as plt
     for name, ax in (('chart.png', plot_bench(tab, chance=tab.attrs['chance'])), ('motion.png', plot_motion(tab, tab.attrs['chance']))):
-        ax.figure.savefig(Path(out) / name, bbox_inches='tight', dpi=80)
+        ax.figure.savefig(Path(out) / name, bbox_inches='tight', dpi=100)
         plt.close(ax.figure)
 
 # %% ../nbs/11_benchmark.ipynb #49845031

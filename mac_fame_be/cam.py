@@ -115,7 +115,7 @@ def show_cams(clips: torch.Tensor, # B×C×T×H×W
               cams: dict, # model name -> maps B×T×H×W, or the (maps, target) pair `class_activation_map` returns
               classes=None, # class names for the titles
               labels=None, # true class per clip, for the first row
-              n_frames: int = 4, alpha: float = 0.5, dpi: int = 72, scale: float = 1.0):
+              n_frames: int = 4, alpha: float = 0.5, dpi: int = 100, scale: float = 1.0):
     "Same clips (columns) for several models (rows): the frames, then each model's map overlaid. Returns the figure."
     import matplotlib.pyplot as plt
     if clips.ndim != 5: raise ValueError(f"clips must be B×C×T×H×W, got shape {tuple(clips.shape)}")
@@ -134,7 +134,7 @@ def show_cams(clips: torch.Tensor, # B×C×T×H×W
             ax.imshow(frame_strip(x, n_frames).numpy())
             ax.set_xticks([]); ax.set_yticks([])
             if maps is None and labels is not None: ax.set_title(name(labels[i]), fontsize=8)
-            if tgt is not None: ax.set_title(f"class: {name(tgt[i])}", fontsize=7)
+            if tgt is not None: ax.set_title(f"class: {name(tgt[i])}", fontsize=8)
         axs[r, 0].set_ylabel(row_name, fontsize=8)
     fig.tight_layout()
     return fig

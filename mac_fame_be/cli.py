@@ -22,6 +22,7 @@ def subcommand(name, help):
 
 class CLIError(Exception):
     "An error caused by the user's arguments: reported as one line, exit status 2."
+    def __init__(self, msg: str): super().__init__(msg)
 
 class _Parser(argparse.ArgumentParser):
     "argparse with its errors on one line (no usage block): `mfb pretrain: error: argument --bs: expected ...`."
@@ -86,12 +87,11 @@ def folder_info(root):
     root = Path(root)
     exts = {'.mp4','.avi','.mkv','.webm','.mov'}
     n = sum(1 for f in root.rglob('*') if f.suffix.lower() in exts)
-    if (root/'classInd.txt').exists():
-        layout = 'SynthMotion (UCF101 layout)' if (root/'meta.csv').exists() else 'UCF101'
-    elif list(root.glob('*_test_split1.txt')) or list(root.glob('*/*_test_split1.txt')): layout = 'HMDB51'
-    elif list(root.glob('Diving48_V2_*.json')) or list(root.glob('*/Diving48_V2_*.json')): layout = 'Diving48'
-    elif list(root.glob('*.csv')): layout = 'Kinetics (CSV annotations)'
-    else: layout = 'unknown'
+    from mac_fame_be.prepare import detect_layout   # the one rule, shared with `mfb prepare`
+    found = detect_layout(root)
+    names = dict(ucf101='UCF101', hmdb51='HMDB51', diving48='Diving48', k400='Kinetics')
+    layout = ('SynthMotion (UCF101 layout)' if found == 'ucf101' and (root/'meta.csv').exists()
+              else names[found] if found else 'unknown')
     return dict(root=str(root), layout=layout, videos=n)
 
 # %% ../nbs/12_cli.ipynb #78709d83
@@ -326,6 +326,22 @@ def _apply_config(p, args, argv):
         if bad := sorted(set(fields) - ok): raise CLIError(f"--config {args.config}: unknown option(s) {bad} for mfb {args.command}; expected options or some of {sorted(ok)}")
     args._file_fields = fields
     return args
+
+# %% ../nbs/12_cli.ipynb #92185ed1
+def _export(args):
+    from mac_fame_be.finetune import export_backbone
+    out = export_backbone(args.checkpoint, args.out_file)
+    meta = json.loads(out.with_suffix('.json').read_text())
+    print(f"{out} ({out.stat().st_size / 2**20:.0f} MiB): {meta['architecture']} backbone"
+          + (f", loads into {meta['torchvision']} (fc = nn.Identity())" if meta['torchvision'] else '')
+          + f"; {out.with_suffix('.json')} records its input and normalisation")
+    return out
+
+def _export_args(p):
+    p.add_argument('checkpoint', help='a checkpoint written by mfb pretrain, finetune or linear')
+    p.add_argument('--out', dest='out_file', required=True, help='the file to write, e.g. backbone.pth (and backbone.json beside it)')
+_export.add_args = _export_args
+subcommand('export', "write a checkpoint's backbone alone, in torchvision's layout, with a JSON of its input and normalisation")(_export);
 
 # %% ../nbs/12_cli.ipynb #97ce0da1
 def main(argv=None):

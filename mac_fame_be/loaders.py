@@ -172,7 +172,7 @@ def __getstate__(self: ClipDL):   # a copy or a pickle of the loader starts its 
 # %% ../nbs/01c_loaders.ipynb #01c0f002
 import math, time
 from pathlib import Path
-from .data import UCF101, HMDB51, Diving48, Kinetics400, InMemoryClips
+from .data import UCF101, HMDB51, Diving48, Kinetics400, InMemoryClips, check_mode
 from .synth import make_synthmotion, check_synthmotion
 
 # %% ../nbs/01c_loaders.ipynb #639a9783
@@ -193,7 +193,7 @@ def dataset_from_name(name, root=None, subset='train', mode='clip', n_frames=16,
     'test_swapped'), `mode` 'clip' / 'two_clips' / 'uniform'. SynthMotion is generated into `root` if missing."""
     name = str(name).lower()
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}, expected one of {DATASETS}")
-    if mode not in ('clip', 'two_clips', 'uniform'): raise ValueError(f"mode must be 'clip', 'two_clips' or 'uniform', got {mode!r}")
+    check_mode(mode)
     common = dict(n_frames=n_frames, stride=stride, size=size, mode=mode, **kw)
     if name == 'synthmotion':
         root = _synth_root(root, synth_preset, seed, progress)

@@ -7,7 +7,6 @@ __all__ = ['info_nce', 'dist_world', 'concat_all_gather', 'batch_shuffle', 'batc
            'alpha_accuracy', 'alpha_mse_loss', 'consistency_loss', 'weighted_total']
 
 # %% ../nbs/06_losses.ipynb #39e24830
-import math
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
 import torch
 from torch import nn

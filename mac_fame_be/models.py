@@ -10,7 +10,7 @@ __all__ = ['ClipNormalize', 'VideoBackbone', 'register_backbone', 'list_backbone
            'ClassifierHead']
 
 # %% ../nbs/05_models.ipynb #a15645c7
-import math, numbers, time
+import numbers, time
 from copy import deepcopy
 import torch
 from torch import nn

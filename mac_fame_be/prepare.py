@@ -123,11 +123,11 @@ class _Inline:
     def imap_unordered(self, f, it): return map(f, it)
 
 def detect_layout(root):
-    "'ucf101', 'hmdb51', 'diving48' or 'k400' from the split / annotation files in `root`, or None."
+    "'ucf101', 'hmdb51', 'diving48' or 'k400' from the files the layout's loader reads in `root`, or None (the one rule)."
     root = Path(root)
     if (root/'classInd.txt').exists() or (root/'ucfTrainTestlist'/'classInd.txt').exists(): return 'ucf101'
     if any(root.glob('*_test_split1.txt')) or any(root.glob('testTrainMulti_7030_splits/*_test_split1.txt')): return 'hmdb51'
-    if (root/'Diving48_vocab.json').exists(): return 'diving48'
+    if (root/'Diving48_vocab.json').exists() or any(root.glob('Diving48_V2_*.json')): return 'diving48'
     if (root/'train.csv').exists() or (root/'annotations'/'train.csv').exists(): return 'k400'
     return None
 

@@ -16,9 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .video import write_video
-from .scenes import (SYNTH_FLIP_OK,  # the scenes' names are synth's too, as before the split
-                                MOTION_CLASSES, BG_FAMILIES, SPLITS, APPEARANCES, SHAPES, TEXTURES, FIXED_COLOUR,
-                                SynthConfig, SYNTH_PRESETS, synth_config, render_clip, _render)
+from .scenes import MOTION_CLASSES, BG_FAMILIES, SPLITS, SynthConfig, synth_config, _render
 
 # %% ../nbs/01a_synth.ipynb #fbfe0ad2
 def _split_plan(cfg, seed):

@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
-from torch import nn
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException, CancelEpochException
 from fastai.callback.schedule import SchedCos, SchedNo
@@ -28,7 +27,7 @@ from fastai.optimizer import SGD, Adam
 from fastai.torch_core import num_distrib, rank_distrib, to_device
 
 from .synth import interactive
-from .loaders import DATASETS, dataset_from_name   # datasets by name: the loaders chapter; re-exported
+
 
 # %% ../nbs/06a_train.ipynb #302901c3
 def is_num(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -66,6 +65,7 @@ def check_clip_size(backbone, n_frames, crop):
 # %% ../nbs/06a_train.ipynb #a2cb84b4
 class NonFiniteLossError(RuntimeError):
     "The loss became NaN or infinite; the message names the epoch and the batch."
+    def __init__(self, msg: str): super().__init__(msg)
 
 class StopOnNonFinite(Callback):
     "`after_loss`: raise `NonFiniteLossError` naming the epoch and batch when the loss is NaN or infinite."

@@ -12,8 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import kornia
-from kornia.enhance import (adjust_brightness_accumulative, adjust_contrast_with_mean_subtraction,
-                            adjust_saturation_with_gray_subtraction, adjust_hue)
+from kornia.enhance import adjust_brightness_accumulative, adjust_saturation_with_gray_subtraction, adjust_hue
 from fastcore.basics import patch
 from .background import check_clip
 
@@ -195,12 +194,17 @@ def probe_augment(crop=112, scale=(0.2, 1.), flip_p=0.5):
     return VideoAugment(crop=crop, scale=scale, jitter_p=0., gray_p=0., flip_p=flip_p, blur_p=0.)
 
 def center_crop(clip, crop=112, resize=None):
-    "Deterministic evaluation transform: resize the shorter side to `resize` (default `crop`), then centre-crop `crop`²."
+    """Deterministic evaluation transform: resize the shorter side to `resize` (default `crop`), then centre-crop `crop`²;
+    `resize=0` keeps the frames' size (the central square of frames a dataset already resized)."""
     check_clip(clip)
     if not (isinstance(crop, int) and crop >= 1): raise ValueError(f"crop must be a positive int, got {crop}")
     resize = crop if resize is None else resize
-    if not (isinstance(resize, int) and resize >= crop): raise ValueError(f"resize must be an int >= crop ({crop}), got {resize}")
     B, C, T, H, W = clip.shape
+    if resize == 0:
+        if crop > min(H, W): raise ValueError(f"crop must be at most the frames' short side {min(H, W)} with resize=0, got {crop}")
+        top, left = (H - crop) // 2, (W - crop) // 2
+        return clip[..., top:top + crop, left:left + crop]
+    if not (isinstance(resize, int) and resize >= crop): raise ValueError(f"resize must be 0 or an int >= crop ({crop}), got {resize}")
     s = resize / min(H, W)
     h, w = max(crop, round(H * s)), max(crop, round(W * s))
     x = clip.transpose(1, 2).reshape(B * T, C, H, W)

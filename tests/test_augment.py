@@ -1,9 +1,9 @@
 "Bad input, reproducibility and integration checks for mac_fame_be.augment (the known answers live in nbs/04_augment.ipynb)."
 import pytest
 import torch
-from mac_fame_be.augment import (VideoAugment, probe_augment, center_crop, alpha_values, alpha_from_index, mac_blend,
-                                 MACAugment, decode_alpha_target, encode_alpha_target, derangement, fame_merge,
-                                 FAMEAugment, be_distract, rrc_boxes)
+from mac_fame_be.transforms import VideoAugment, probe_augment, center_crop, rrc_boxes
+from mac_fame_be.augment import (alpha_values, alpha_from_index, mac_blend, MACAugment, decode_alpha_target,
+    encode_alpha_target, derangement, fame_merge, FAMEAugment, be_distract)
 from mac_fame_be.masks import mac_masks
 
 
@@ -140,10 +140,7 @@ def test_float64_and_alpha_values():
     assert torch.equal(alpha_from_index(torch.tensor([[0, 3]])), alpha_values(4)[torch.tensor([[0, 3]])])
 
 
-def test_mac_augment_old_jitter_keyword_warns_and_works():
-    "`MACAugment(jitter=...)` (the old name of `alpha_jitter`, which clashed with VideoAugment's colour jitter)."
-    x, g = clips(B=4), lambda: torch.Generator().manual_seed(0)
-    with pytest.warns(FutureWarning, match=r'MACAugment\(jitter=\.\.\.\) is now alpha_jitter='):
-        old = MACAugment(jitter=True)
-    assert old.alpha_jitter is True and not hasattr(old, 'jitter')
-    assert torch.equal(old(x, generator=g())[1].alpha, MACAugment(alpha_jitter=True)(x, generator=g())[1].alpha)
+def test_mac_augment_has_one_name_for_alpha_jitter():
+    "`alpha_jitter` is the only spelling (`jitter` is VideoAugment's colour jitter): the old keyword is refused."
+    with pytest.raises(TypeError, match='jitter'): MACAugment(jitter=True)
+    assert MACAugment(alpha_jitter=True).alpha_jitter is True

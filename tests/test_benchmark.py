@@ -3,8 +3,11 @@ import json
 import pytest, torch
 torch.set_num_threads(1)   # tiny models: one thread avoids contention on the shared 2-core CPU
 from mac_fame_be.synth import make_synthmotion
-from mac_fame_be.benchmark import (bench, demo, read_results, summarize, evaluate_features, load_synth_splits, tuned_probe,
-                                   PAPER_RESULTS, paper_results, METRICS, SPLITS, BENCH_METHODS)
+from mac_fame_be.benchmark import (bench, demo, read_results, summarize, evaluate_features, load_synth_splits,
+    METRICS, BENCH_METHODS)
+from mac_fame_be.evaluate import tuned_probe
+from mac_fame_be.recipes import PAPER_RESULTS, paper_results
+from mac_fame_be.scenes import SPLITS
 
 TINY = dict(preset='small', size=32, n_frames=16, progress=False)
 FAST = dict(epochs=1, bs=8, n_clips=2, sup_steps=2)

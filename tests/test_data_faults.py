@@ -60,7 +60,7 @@ def test_reuse_does_not_regenerate(tiny_root):
     assert (tiny_root / 'config.json').stat().st_mtime_ns == before
 
 def test_damaged_root_given_directly_is_reported(tiny_root, tmp_path):
-    from mac_fame_be.pretrain import dataset_from_name
+    from mac_fame_be.loaders import dataset_from_name
     root = _copy(tiny_root, tmp_path)
     assert len(dataset_from_name('synthmotion', root, in_memory=False)) == 16
     (root / read_synth_meta(root).path[0]).unlink()

@@ -24,8 +24,8 @@ import numpy as np, pytest, torch
 from fastai.callback.core import Callback
 from mac_fame_be.synth import make_synthmotion
 from mac_fame_be.loaders import video_dls
-from mac_fame_be.train import dataset_from_name
 from mac_fame_be.pretrain import pretrain_learner
+from mac_fame_be.loaders import dataset_from_name
 
 REF = Path(__file__).parent / 'data' / 'equivalence.json'
 METHODS = ('moco', 'mac', 'fame', 'be', 'mac+fame', 'fame+be')

@@ -4,8 +4,8 @@ matplotlib.use('Agg')
 import pytest, torch
 from torch import nn
 from mac_fame_be.evaluate import (extract_features, recognition_accuracy, confusion_matrix, plot_confusion, recall_at_k,
-                                  knn_accuracy, knn_predict, neighbour_agreement, show_retrieval, frame_strip,
-                                  central_crop)
+                                  knn_accuracy, knn_predict, neighbour_agreement, show_retrieval, frame_strip)
+from mac_fame_be.transforms import center_crop
 from mac_fame_be.cam import class_activation_map, grad_cam, show_cams, overlay_cam, mass_in_mask
 from mac_fame_be.models import create_backbone, ClassifierHead
 
@@ -49,7 +49,7 @@ def test_extract_features_dataset_and_loader_agree(tiny):
 
 def test_extract_features_transform_and_classifier(tiny):
     ds = UniformToy(n_videos=4, shape=(3, 4, 20, 20))
-    crop = lambda x: central_crop(x, 16)
+    crop = lambda x: center_crop(x, 16, resize=0)
     model = nn.Sequential(tiny, ClassifierHead(tiny.num_features, 3))
     f, y, logits = extract_features(model, ds, n_clips=3, transform=crop, return_clips=True)
     assert logits.shape == (4, 3, 3)
@@ -80,8 +80,8 @@ def test_metrics_bad_input_and_edges():
     with pytest.raises(ValueError, match='labels must be in'): confusion_matrix(torch.tensor([0]), torch.tensor([-1]), 2)
     with pytest.raises(ValueError, match='same number'): confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 2)
     with pytest.raises(ValueError, match='V×N×K'): recognition_accuracy(torch.zeros(3, 4), y)
-    with pytest.raises(ValueError, match='size must be'): central_crop(torch.zeros(1, 3, 2, 8, 8), 0)
-    assert central_crop(torch.zeros(1, 3, 2, 8, 10), 8).shape == (1, 3, 2, 8, 8)
+    with pytest.raises(ValueError, match='crop must be a positive int'): center_crop(torch.zeros(1, 3, 2, 8, 8), 0, resize=0)
+    assert center_crop(torch.zeros(1, 3, 2, 8, 10), 8, resize=0).shape == (1, 3, 2, 8, 8)
     assert neighbour_agreement(q, y, g, y, k=1, query_bg=y, gallery_bg=y) == dict(same_class=1.0, same_bg=1.0)
 
 
@@ -128,9 +128,9 @@ def test_cam_on_tiny3d_frozen(tmp_path, tiny):
 
 
 def test_predict_clips_is_the_protocol():
-    "`predict_clips` = per-clip logits of the centre crop that resizes the short side (`augment.center_crop`), on the CPU."
+    "`predict_clips` = per-clip logits of the centre crop that resizes the short side (`transforms.center_crop`), on the CPU."
     from mac_fame_be.evaluate import predict_clips
-    from mac_fame_be.augment import center_crop
+    from mac_fame_be.transforms import center_crop
     ds = UniformToy(n_videos=5, n_clips=2, shape=(3, 4, 20, 24))   # frames larger than the crop: it resizes, then cuts
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 12 * 12, 3))
@@ -138,16 +138,6 @@ def test_predict_clips_is_the_protocol():
     want = model(center_crop(ds.clips.flatten(0, 1).float() / 255, 12)).view(5, 2, 3)
     torch.testing.assert_close(logits, want.detach(), rtol=0, atol=0)
     assert labels.tolist() == ds.labels.tolist() and kept.tolist() == list(range(5)) and logits.device.type == 'cpu'
-
-
-def test_moved_names_still_import():
-    "Evaluation lives in `evaluate`; the names users imported from `finetune`, `benchmark` and `pretrain` still work."
-    from mac_fame_be import evaluate, finetune, benchmark, pretrain
-    for name in ('predict_clips', 'clip_accuracy'): assert getattr(finetune, name) is getattr(evaluate, name)
-    for name in ('FeatureProbe', 'fit_probe', 'probe_accuracy', 'PROBE_GRID', 'tuned_probe', 'video_top1'):
-        assert getattr(benchmark, name) is getattr(evaluate, name)
-    assert pretrain.SYNTH_RECIPE is pretrain.SYNTH_DEFAULTS and finetune.FINETUNE_SYNTH_RECIPE is finetune.FINETUNE_SYNTH_DEFAULTS
-    assert isinstance(finetune.LinearProbe(create_backbone('tiny3d'), 4).head, evaluate.FeatureProbe)
 
 
 def test_evaluate_needs_no_fastai():

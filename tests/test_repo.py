@@ -1,5 +1,5 @@
 """The repository's own promises: README generated from index.ipynb, the quickstart's two commands, the
-one _quarto.yml (a plain file in nbs/), the CI script using the README's commands."""
+one source of the docs configuration (the top-level _quarto.yml; nbs/_quarto.yml generated from it), the CI script using the README's commands."""
 import configparser, os, re, subprocess, sys
 import pytest
 from pathlib import Path
@@ -26,14 +26,29 @@ def test_readme_quickstart_has_two_commands_and_ci_uses_them():
     assert test.strip() in ci, f'.ci/run does not run the README test command {test!r}'
     assert 'pip install -q -e ".[dev]"' in ci or 'pip install -e ".[dev]"' in ci
 
-def test_quarto_config_is_one_plain_file_in_nbs():
-    "nbdev 2 reads nbs/_quarto.yml; a symbolic link there breaks on Windows clones, a second copy would drift."
-    q = ROOT/'nbs'/'_quarto.yml'
-    assert q.is_file() and not q.is_symlink() and 'metadata-files' in q.read_text()
-    assert not (ROOT/'_quarto.yml').exists()
-    # git stores it as a plain file (mode 100644), not a link (120000)
-    r = subprocess.run(['git', 'ls-files', '-s', 'nbs/_quarto.yml'], capture_output=True, text=True, cwd=ROOT)
-    if r.returncode == 0 and r.stdout: assert r.stdout.startswith('100644'), r.stdout
+def test_quarto_config_has_one_source():
+    "The top-level _quarto.yml is the one source; nbs/_quarto.yml (what nbdev 2 reads) is generated from it, a plain file."
+    top, q = ROOT/'_quarto.yml', ROOT/'nbs'/'_quarto.yml'
+    assert top.is_file() and not top.is_symlink() and 'metadata-files' in top.read_text()
+    assert q.is_file() and not q.is_symlink()
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'docs.py'), 'quarto', '--check'], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and 'up to date' in r.stdout, r.stdout + r.stderr
+    # git stores them as plain files (mode 100644), not links (120000)
+    r = subprocess.run(['git', 'ls-files', '-s', '_quarto.yml', 'nbs/_quarto.yml'], capture_output=True, text=True, cwd=ROOT)
+    if r.returncode == 0 and r.stdout: assert all(l.startswith('100644') for l in r.stdout.splitlines()), r.stdout
+
+def test_docs_preprocessing_reads_the_top_level_quarto_config(tmp_path):
+    "A setting written only in the top-level _quarto.yml reaches nbdev's docs preprocessing (`_proc/_quarto.yml`)."
+    import shutil
+    for f in ('settings.ini', '_quarto.yml'): shutil.copy(ROOT/f, tmp_path/f)
+    (tmp_path/'nbs').mkdir()
+    for f in ('nbdev.yml', 'sidebar.yml', 'styles.css', '00_toys.ipynb'): shutil.copy(ROOT/'nbs'/f, tmp_path/'nbs'/f)
+    with open(tmp_path/'_quarto.yml', 'a') as f: f.write('\nlang: eo-only-in-the-top-level-file\n')
+    code = ("import sys; sys.path.insert(0, %r); from docs import sync_quarto; sync_quarto('.'); "
+            "from nbdev.serve import proc_nbs; proc_nbs(n_workers=0, force=True)") % str(ROOT/'tools')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'lang: eo-only-in-the-top-level-file' in (tmp_path/'_proc'/'_quarto.yml').read_text()
 
 def test_settings():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
@@ -75,3 +90,27 @@ def test_ci_has_a_wheel_stage_on_the_newest_dependencies():
     for part in ['-m build', 'python3 -m venv', 'mac_fame_be-*.whl', 'pip" check', '-m "not dev"', 'tools/versions.py']:
         assert part in stage2, part
     assert '[dev]' not in stage2 and '==' not in stage2
+
+def test_one_home_per_name():
+    """No module imports a name it does not use (no re-exports kept for old import paths, no unused imports), and every
+    name of the package is imported from the module that defines it."""
+    import ast
+    defined, trees = {}, {}
+    for p in sorted((ROOT/'mac_fame_be').glob('*.py')):
+        if p.stem in ('_modidx', '__init__'): continue
+        trees[p.stem] = tree = ast.parse(p.read_text())
+        for n in tree.body:
+            names = [n.name] if isinstance(n, (ast.FunctionDef, ast.ClassDef)) else \
+                    [e.id for t in getattr(n, 'targets', []) for e in ast.walk(t) if isinstance(e, ast.Name)]
+            for name in names: defined.setdefault(name, set()).add(p.stem)
+    bad = []
+    for mod, tree in trees.items():
+        used = {e.id for e in ast.walk(tree) if isinstance(e, ast.Name)}
+        for n in tree.body:
+            if isinstance(n, ast.Import): names = [((a.asname or a.name).split('.')[0], None) for a in n.names]
+            elif isinstance(n, ast.ImportFrom): names = [(a.asname or a.name, (n.module or '') if n.level else None) for a in n.names]
+            else: continue
+            for name, src in names:
+                if name not in used: bad.append(f'{mod}: {name} imported, not used')
+                if src and name in defined and src not in defined[name]: bad.append(f'{mod}: {name} from {src}, defined in {defined[name]}')
+    assert not bad, bad

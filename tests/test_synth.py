@@ -2,8 +2,8 @@
 import filecmp, json
 import numpy as np, pytest, torch
 from mac_fame_be import synth
-from mac_fame_be.synth import (SPLITS, MOTION_CLASSES, SynthConfig, make_synthmotion, load_fg_mask, render_clip,
-                               synth_summary, synth_pairing, read_synth_meta, SYNTH_FLIP_OK)
+from mac_fame_be.scenes import SPLITS, MOTION_CLASSES, SynthConfig, render_clip, SYNTH_FLIP_OK
+from mac_fame_be.synth import make_synthmotion, load_fg_mask, synth_summary, synth_pairing, read_synth_meta
 from mac_fame_be.video import read_clip
 
 TINY = dict(preset='small', size=32, n_frames=16, progress=False)

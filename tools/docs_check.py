@@ -14,9 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def process_notebooks():
-    "Run nbdev's docs processing (`_proc/`) and check that it picked up `nbs/_quarto.yml`."
+    "Run nbdev's docs processing (`_proc/`) and check that it picked up `nbs/_quarto.yml` (written from `_quarto.yml`)."
     import os
     os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT/'tools'))
+    from docs import sync_quarto
+    sync_quarto(ROOT)
     from nbdev.serve import proc_nbs
     proc_nbs(n_workers=0, force=True)
     proc = ROOT/'_proc'
@@ -57,19 +60,50 @@ def render_html(nb_path, out_dir):
     out.write_text(html)
     return out
 
-def screenshot(html, png, browser):
+def screenshot(html, png, browser, size='1100,1600'):
     cmd = [browser, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars',
-           f'--user-data-dir=/tmp/docs_check_chromium', '--window-size=1100,1600', '--virtual-time-budget=3000',
+           f'--user-data-dir=/tmp/docs_check_chromium', f'--window-size={size}', '--virtual-time-budget=3000',
            f'--screenshot={png}', html.resolve().as_uri()]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return png.exists() and png.stat().st_size > 0, r.stderr[-500:]
+
+FIGURE_WIDTH = 850   # px: the content column of the docs site (Quarto's cosmo page with its table of contents)
+
+def figure_shots(html, out, browser):
+    "One screenshot per figure: the page at the docs column's width, cropped around the figure. -> list of PNGs"
+    from PIL import Image
+    style = f'<style>body{{max-width:{FIGURE_WIDTH}px !important;margin:0 !important}}</style>'
+    js = ("<script>addEventListener('load',()=>{const r=[...document.images].map(i=>{const b=i.getBoundingClientRect();"
+          "return [b.left,b.top+scrollY,b.width,b.height]});const p=document.createElement('pre');p.id='figrects';"
+          "p.textContent=JSON.stringify([r,document.documentElement.scrollHeight]);document.body.append(p)})</script>")
+    page = html.with_name(html.stem + '-figs.html')
+    page.write_text(html.read_text().replace('</head>', style + js + '</head>', 1))
+    cmd = [browser, '--headless', '--no-sandbox', '--disable-gpu', '--user-data-dir=/tmp/docs_check_chromium',
+           f'--window-size={FIGURE_WIDTH + 20},900', '--virtual-time-budget=3000', '--dump-dom', page.resolve().as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    m = re.search(r'<pre id="figrects">(.*?)</pre>', dom)
+    if not m: return []
+    rects, height = json.loads(m.group(1).replace('&quot;', '"'))
+    full = out/(html.stem + '-full.png')
+    ok, _ = screenshot(page, full, browser, size=f'{FIGURE_WIDTH + 20},{int(height) + 10}')
+    page.unlink()
+    if not ok: return []
+    im, shots = Image.open(full), []
+    for k, (x, y, w, h) in enumerate(rects):
+        if w < 20 or h < 20: continue
+        png = out/f'{html.stem}-fig{k}.png'
+        im.crop((0, max(0, int(y) - 40), FIGURE_WIDTH + 20, min(im.height, int(y + h) + 20))).save(png)
+        shots.append((png, int(w), int(h)))
+    full.unlink()
+    return shots
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT/'_docs_check'))
     ap.add_argument('--no-browser', action='store_true', help='skip the Chromium screenshots')
     ap.add_argument('--only', default='', help='a regular expression: render and check only the pages whose names match')
+    ap.add_argument('--figures', action='store_true', help='also one screenshot per figure (PAGE-figK.png)')
     a = ap.parse_args()
     t0 = time.time()
     out = Path(a.out); shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
@@ -87,6 +121,8 @@ def main():
             ok, err = screenshot(html, out/(nb.stem + '.png'), browser)
             shot = 'ok' if ok else 'FAILED'
             if not ok: probs.append(f'no screenshot: {err}')
+            if a.figures: shot += ', figures ' + ' '.join(f'{w}x{h}' for _, w, h in figure_shots(html, out, browser))
+
         rows.append((nb.name, html.stat().st_size/1024, shot, probs))
         failed |= bool(probs)
     print(f'{"page":<24}{"HTML KiB":>10}  screenshot  problems')

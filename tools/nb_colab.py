@@ -1,7 +1,8 @@
-"""Give every notebook an "Open in Colab" badge and a first hidden cell that installs the package on Colab.
+"""Give every notebook an "Open in Colab" badge and a first hidden cell that, on Colab, installs the package and fetches
+the files the chapters read (tools/colab_setup.py: the release when there is one, else the repository).
 
     python tools/nb_colab.py          # add what is missing (idempotent)
-    python tools/nb_colab.py --check  # exit 1 if a notebook lacks either
+    python tools/nb_colab.py --check  # exit 1 if a notebook lacks either (or has an older install cell)
 """
 import json, re, sys
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPO = 'mac-fame-be/mac_fame_be'
 INSTALL = ("#| hide\n"
-           "# On Colab, install the package first (this cell is hidden in the docs)\n"
+           "# On Colab: install the package (the release, or the repository before the first release) and fetch the files\n"
+           "# the chapters read (tools/colab_setup.py); this cell is hidden in the docs\n"
            "import sys\n"
            "if 'google.colab' in sys.modules:\n"
-           "    import subprocess; subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'mac_fame_be'], check=True)")
+           "    import urllib.request; _ns = {'__name__': 'colab_setup'}\n"
+           f"    exec(urllib.request.urlopen('https://raw.githubusercontent.com/{REPO}/main/tools/colab_setup.py').read(), _ns); _ns['setup']()")
 MARK = 'colab-badge.svg'
 
 def badge(name): return f"[![Open In Colab](https://colab.research.google.com/assets/{MARK})](https://colab.research.google.com/github/{REPO}/blob/main/nbs/{name})"
@@ -26,8 +29,10 @@ def fix(path, check=False):
     nb = json.loads(path.read_text())
     cells, changed = nb['cells'], False
     srcs = [''.join(c['source']) for c in cells]
-    if not any("'google.colab' in sys.modules" in s for s in srcs):
+    old = [i for i, s in enumerate(srcs) if "'google.colab' in sys.modules" in s]
+    if [srcs[i] for i in old] != [INSTALL]:          # missing, or an older version of the cell: replaced
         if check: return False
+        for i in reversed(old): del cells[i]
         cells.insert(0, _cell('code', INSTALL)); changed = True
     if not any(MARK in s for s in srcs):
         if check: return False

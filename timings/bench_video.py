@@ -1,7 +1,7 @@
 """Clips/s (median over clips, the two readers interleaved) of `read_clip` (seek + convert only the wanted frames, resized in the conversion) against
 decode-everything-then-index, for 16-frame clips at 112 px from a 10 s 320×240 video, in one process.
 
-    .venv/bin/python benchmarks/bench_video.py [--n_clips 20]
+    .venv/bin/python timings/bench_video.py [--n_clips 20]
 """
 import argparse, tempfile, time, av, numpy as np, torch
 from pathlib import Path

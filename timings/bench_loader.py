@@ -6,7 +6,7 @@ one window), uint8 collation, `video_dls` with N worker processes of one torch t
 once into `--cache` and prepared once (`prepare_dataset`, resumable), so reruns measure only. A clip is one 16-frame
 window; per core = clips/s ÷ workers. `ClipToFloat` is left out: in training it runs on the GPU.
 
-    .venv/bin/python benchmarks/bench_loader.py [--workers 1 2] [--videos 16] [--batches 10] [--reps 3]
+    .venv/bin/python timings/bench_loader.py [--workers 1 2] [--videos 16] [--batches 10] [--reps 3]
 """
 import argparse, os, statistics, time, av, numpy as np, torch
 from pathlib import Path

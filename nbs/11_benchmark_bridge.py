@@ -2,7 +2,7 @@
 
 Each step runs one or more (method, seed) pairs through the benchmark's own path (`bench_model`, `split_features`,
 `evaluate_features`) with one thing changed, and appends a JSON row per run to
-`nbs/11_benchmark_results/bridge/<step>.jsonl`. `python benchmarks/bridge.py STEP` reruns a step of `STEPS`.
+`nbs/11_benchmark_results/bridge/<step>.jsonl`. `python nbs/11_benchmark_bridge.py STEP` reruns a step of `STEPS`.
 Some steps read the reference experiment's data: its `synth.py` is imported from `--reference` (by default
 `../shared/reference/ssl-prototype`, next to the repository); nothing of it is copied here. 1 torch thread."""
 import argparse, json, multiprocessing, os, sys, time

@@ -1,6 +1,6 @@
 """Batched augmentations against straightforward per-sample loops (CPU, batch 32, 16 frames, 112²).
 
-Run: .venv/bin/python benchmarks/bench_augment.py [--bs 32] [--frames 16] [--size 112] [--reps 3] [--threads 2]
+Run: .venv/bin/python timings/bench_augment.py [--bs 32] [--frames 16] [--size 112] [--reps 3] [--threads 2]
 Prints, for each function, the best wall time (of runs interleaved with the naive ones) of the batched version and of the per-sample loop, and
 naive/batched (> 1: the batched version is faster). The naive versions are the chapters' (nbs/03a_transforms.ipynb,
 nbs/04_augment.ipynb), imported from the private `_reference` module.

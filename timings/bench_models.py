@@ -1,7 +1,7 @@
 """Backbone costs on this machine: parameters, MACs at the default input, CPU forward time of a 1×3×16×112² clip
 (S3D at its minimum-size default 16×224²), and Tiny3D's training step (forward + backward, batch 32, 16×64²).
 
-    .venv/bin/python benchmarks/bench_models.py [--names tiny3d r3d_18] [--threads 2] [--n 3]
+    .venv/bin/python timings/bench_models.py [--names tiny3d r3d_18] [--threads 2] [--n 3]
 """
 import argparse, os, time
 import torch

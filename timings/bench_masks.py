@@ -1,6 +1,6 @@
 """Batched `mac_masks` / `fame_masks` against a per-sample loop of the naive versions of nbs/03_masks.ipynb (`_reference`).
 
-CPU, batch 32, 16 frames, 112×112. Run: `.venv/bin/python benchmarks/bench_masks.py [--bs 32] [--reps 3] [--threads 1]`.
+CPU, batch 32, 16 frames, 112×112. Run: `.venv/bin/python timings/bench_masks.py [--bs 32] [--reps 3] [--threads 1]`.
 A ratio below 1 (batched slower than the loop) is a defect."""
 import argparse
 import torch
