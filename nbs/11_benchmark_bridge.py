@@ -75,8 +75,10 @@ def reference_splits(seed, n_frames, stride, n_clips, size, random_start=False, 
         X = X if X.shape[-1] == size else torch.stack([F.interpolate(x, size=(size, size), mode='bilinear', antialias=True) for x in X])
         d.videos = list((X * 255).round().to(torch.uint8))
         return d
+    from mac_fame_be.benchmark import scufo
     (Xb, Yb, _), (Xi, Yi, _), (Xs, Ys, _), (Xu, Yu, _) = drawn
-    return dict(train=ds(Xb, Yb), train_unbiased=ds(Xu, Yu), test_iid=ds(Xi, Yi), test_swapped=ds(Xs, Ys), test_static=ds(Xi, Yi))
+    sw = ds(Xs, Ys)
+    return dict(train=ds(Xb, Yb), train_unbiased=ds(Xu, Yu), test_iid=ds(Xi, Yi), test_swapped=sw, test_static=ds(Xi, Yi), test_scufo=scufo(sw))
 
 def _random_start(trajectory):
     "The reference's motions, each from a uniformly random start on the torus (SynthMotion v2's 'free' layout)."
@@ -96,7 +98,8 @@ def l2_probe(feats, steps=500):
             loss = F.cross_entropy(lin(xu) * 10, yu); opt.zero_grad(); loss.backward(); opt.step()
     with torch.no_grad(): return (lin(xs).argmax(1) == ys).float().mean().item()
 
-def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge', reference='../shared/reference/ssl-prototype'):
+def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge', reference='../shared/reference/ssl-prototype', validation=False):
+    "Run `step` for `seeds`; with `validation`, only the validation numbers (no test split is evaluated) into `<step>.validation.jsonl`."
     from mac_fame_be import benchmark as B
     from mac_fame_be.synth import make_synthmotion
     from mac_fame_be.pretrain import SYNTH_DEFAULTS
@@ -107,26 +110,30 @@ def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge'
         splits = lambda seed: reference_splits(seed, s['n_frames'], s['stride'], s['n_clips'], s['size'], extra.get('random_start', False), reference)
     else:
         root = make_synthmotion(data_dir, progress=False, **data)
-        loaded = B.load_synth_splits(root, s['n_frames'], s['stride'], s['size'], s['n_clips'])
+        loaded = B.load_synth_splits(root, s['n_frames'], s['stride'], s['size'], s['n_clips'],
+                                     splits=tuple(B.PROBE_SOURCES.values()) if validation else B.SPLITS)
         splits = lambda seed: loaded
     mode_of = B.data_mode
     if extra.get('same_clip'): B.data_mode = lambda m: 'clip'   # FAME's key from the query's own clip, as the reference
     try:
         for seed in seeds:
-            sp = splits(seed)
+            sp = {k: d for k, d in splits(seed).items() if not validation or k in B.PROBE_SOURCES.values()}   # no test split decoded
             for m, ov in runs:
                 t0 = time.time()
                 feats = B.split_features(B.bench_model(m, sp, seed, s['arch'], s['epochs'], s['sup_steps'], s['bs'], progress=False, **ov), sp)
-                row = dict(step=step, method=m, seed=seed, **B.evaluate_features(feats, seed=seed), l2_probe_swapped=l2_probe(feats))
+                row = dict(step=step, method=m, seed=seed, **B.evaluate_features(feats, seed=seed, test=not validation))
+                if not validation: row['l2_probe_swapped'] = l2_probe(feats)
                 row.update(seconds=round(time.time() - t0, 1), threads=1, data=data, settings=settings, overrides=ov, synth_defaults=SYNTH_DEFAULTS, **extra)
                 Path(out).mkdir(parents=True, exist_ok=True)
-                with open(Path(out) / f'{step}.jsonl', 'a') as f: f.write(json.dumps(B._jsonable(row)) + '\n')
-                print(f"{step} {m} seed {seed}: unbiased probe swapped {row['unbiased_swapped']:.3f} ({row['seconds']:.0f} s)", flush=True)
+                with open(Path(out) / f"{step}{'.validation' if validation else ''}.jsonl", 'a') as f: f.write(json.dumps(B._jsonable(row)) + '\n')
+                shown = B.VAL_METRICS if validation else ('unbiased_val', 'unbiased_swapped')
+                print(f"{step} {m} seed {seed}: " + ', '.join(f"{k} {row[k]:.3f}" for k in shown) + f" ({row['seconds']:.0f} s)", flush=True)
     finally: B.data_mode = mode_of
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('step', choices=list(STEPS)); p.add_argument('--seeds', default='0')
     p.add_argument('--data-dir', default='data'); p.add_argument('--reference', default='../shared/reference/ssl-prototype')
+    p.add_argument('--validation', action='store_true', help='validation numbers only (the mode every choice of a setting uses): no test split is evaluated')
     a = p.parse_args()
-    run(a.step, tuple(int(x) for x in a.seeds.split(',')), a.data_dir, reference=a.reference)
+    run(a.step, tuple(int(x) for x in a.seeds.split(',')), a.data_dir, reference=a.reference, validation=a.validation)

@@ -1,0 +1,70 @@
+"""The benchmark's tuning grid (benchmark chapter, "Selection protocol"), on validation numbers only.
+
+Every pretraining method of the benchmark gets the same grid on a development draw of SynthMotion (generator seed
+`DEV_SEED`, never used for a reported number): τ ∈ `TAUS` × lr ∈ `LRS`, seeds `SEEDS`, at the benchmark's settings
+for each network. A run pretrains the backbone (`bench_model`), extracts the features of `train` and `train_unbiased`
+only (no test split is decoded or evaluated), and stores the validation accuracy of the two probes (`tuned_probe`:
+the held-out fifth of the probe's training split) as one JSON row in `nbs/11_benchmark_results/tuning/<arch>.jsonl`.
+Runs already stored are skipped, so the grid can be run in pieces:
+
+    python nbs/11_benchmark_tune.py --arch plain3d [--methods moco fame]
+
+1 torch thread per process."""
+import argparse, json, os, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]   # the repository (this file sits in nbs/)
+OUT = ROOT / 'nbs' / '11_benchmark_results' / 'tuning'
+DEV_SEED = 100                                   # the development draw's generator seed
+TAUS, LRS, SEEDS = (0.07, 0.1, 0.2), (0.05, 0.1), (0, 1)
+METHODS = ('moco', 'mac', 'mac-pretext', 'fame', 'be', 'mac+fame')
+NO_TAU = ('mac-pretext',)                         # τ acts only through the contrastive term, whose weight is 0 here
+DEFAULT = dict(tau=0.1, lr=0.05)                 # the setting a tie falls back to
+
+def grid(method):
+    taus = (DEFAULT['tau'],) if method in NO_TAU else TAUS
+    return [dict(tau=t, lr=l) for t in taus for l in LRS]
+
+def run(arch, method, hp, seed, data='data'):
+    import torch
+    torch.set_num_threads(1)
+    from mac_fame_be import benchmark as B
+    from mac_fame_be.synth import make_synthmotion
+    from mac_fame_be.evaluate import tuned_probe
+    root = make_synthmotion(ROOT / data, seed=DEV_SEED, progress=False)
+    s = B.BENCH_DEFAULTS
+    splits = B.load_synth_splits(root, s['n_frames'], s['stride'], s['size'], s['n_clips'], splits=('train', 'train_unbiased'))
+    t0 = time.time()
+    model = B.bench_model(method, splits, seed, arch, s['epochs'], s['sup_steps'], s['bs'], progress=False, **hp)
+    feats = B.split_features(model, splits)
+    K = len(splits['train'].classes)
+    row = dict(method=method, arch=arch, seed=seed, **hp)
+    for name, src in B.PROBE_SOURCES.items():
+        _, p = tuned_probe(*feats[src], K, seed=seed)
+        row[f'val_{name}'] = p['val_acc']
+    cfg = json.loads((root / 'config.json').read_text())
+    row.update(seconds=round(time.time() - t0, 1), settings=dict(s, arch=arch, data_seed=cfg['seed'], data_digest=cfg['files']['digest']))
+    return row
+
+def stored(arch):
+    f = OUT / f'{arch}.jsonl'
+    if not f.exists(): return []
+    return [json.loads(l) for l in f.read_text().splitlines() if l.strip()]
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--arch', default='plain3d')
+    ap.add_argument('--methods', nargs='+', default=list(METHODS))
+    ap.add_argument('--data', default='data', help='folder (relative to the repository) where the development draw is generated')
+    a = ap.parse_args()
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    done = {(r['method'], r['tau'], r['lr'], r['seed']) for r in stored(a.arch)}
+    todo = [(m, hp, s) for s in SEEDS for m in a.methods for hp in grid(m) if (m, hp['tau'], hp['lr'], s) not in done]
+    print(f"{a.arch}: {len(todo)} runs to do", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for m, hp, s in todo:
+        row = run(a.arch, m, hp, s, a.data)
+        with open(OUT / f'{a.arch}.jsonl', 'a') as f: f.write(json.dumps(row) + '\n')
+        print(f"{m} τ={hp['tau']} lr={hp['lr']} seed {s}: val unbiased {row['val_unbiased']:.3f} biased {row['val_biased']:.3f} ({row['seconds']:.0f} s)", flush=True)
+
+if __name__ == '__main__': main()
