@@ -356,7 +356,8 @@ def main(argv=None):
         return 0
     args._command, args._file_fields = shlex.join(['mfb', *argv]), {}
     from mac_fame_be.video import VideoError
-    from mac_fame_be.train import NonFiniteLossError, check_out
+    from mac_fame_be.steps import NonFiniteLossError
+    from mac_fame_be.train import check_out
     try:
         if getattr(args, 'config', None) is not None: args = _apply_config(p, args, argv)
         for opt in ('out', 'data'):                 # output folders: a file or a read-only place is refused up front

@@ -19,13 +19,13 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import rank_distrib, set_seed
-from .train import train, open_run, fit_crop, partial_sgd, dataset_root   # the one run loop
+from .train import train, open_run, fit_crop, dataset_root   # the one run loop
 
 from .loaders import video_dls, SkippedVideosCallback
 from .transforms import VideoAugment, probe_augment, center_crop
 from .models import create_backbone, ClassifierHead
-from .train import (ResumableLearner, SchedStep, StopOnNonFinite, check_clip_size, unwrap, pick_device,
-    read_checkpoint, check_run_args, fit_bs)
+from .steps import SchedStep, StopOnNonFinite, unwrap, pick_device, partial_sgd
+from .train import ResumableLearner, check_clip_size, read_checkpoint, check_run_args, fit_bs
 from .loaders import dataset_from_name
 from .evaluate import FeatureProbe, predict_clips, clip_accuracy
 from .pretrain import BACKBONE_PREFIX, SYNTH_DEFAULTS

@@ -24,8 +24,9 @@ from .loaders import video_dls, SkippedVideosCallback, decode_rate, loader_advic
 from .transforms import VideoAugment
 from .models import create_backbone
 from .losses import MoCo
-from .train import (pick_device, unwrap, check_clip_size, StopOnNonFinite, device_cbs,
-    ResumableLearner, lr_schedule, opt_func, ThroughputCallback, StopAfter, check_run_args, fit_bs)
+from .steps import (pick_device, unwrap, StopOnNonFinite, device_cbs, lr_schedule, opt_func,
+    ThroughputCallback, StopAfter)
+from .train import ResumableLearner, check_clip_size, check_run_args, fit_bs
 from .loaders import dataset_from_name
 from .scenes import SYNTH_FLIP_OK
 from .methods import METHOD_REGISTRY, MoCoMethod, parse_method, methods_of, data_mode

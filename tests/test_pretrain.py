@@ -4,7 +4,8 @@ import numpy as np, pytest, torch
 from fastai.callback.core import Callback, CancelFitException
 from mac_fame_be.loaders import video_dls
 from mac_fame_be.pretrain import pretrain_learner, run_pretrain, doctor, PretrainConfig
-from mac_fame_be.train import load_checkpoint, CheckpointCallback, ResumableCSVLogger, NonFiniteLossError, STAGES
+from mac_fame_be.train import load_checkpoint, CheckpointCallback, ResumableCSVLogger
+from mac_fame_be.steps import NonFiniteLossError, STAGES
 from mac_fame_be.loaders import dataset_from_name
 from mac_fame_be.methods import data_mode
 from mac_fame_be.finetune import run_finetune, run_linear, backbone_from_checkpoint, finetune_learner, linear_probe_learner

@@ -2,7 +2,7 @@
 import csv, json, os
 import pytest, torch
 from mac_fame_be.synth import make_synthmotion
-from mac_fame_be.train import StopAfter
+from mac_fame_be.steps import StopAfter
 from mac_fame_be.recipes import RECIPES, get_recipe, run_recipe, recipe_targets
 
 TINY = dict(preset='small', size=32, n_frames=16, progress=False)

@@ -9,7 +9,7 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed
-from mac_fame_be import train as tr
+from mac_fame_be import train as tr, steps as st
 
 def toy_learner(lr=0.1):
     "A linear classifier of two Gaussian blobs: the smallest learner with a validation set, a metric and the non-finite stop."
@@ -18,8 +18,8 @@ def toy_learner(lr=0.1):
     x = torch.randn(48, 2, generator=g) + 1.5 * (2 * y[:, None] - 1)
     items = list(zip(x, y))
     dls = DataLoaders(DataLoader(items[:32], bs=8, shuffle=True, drop_last=True), DataLoader(items[32:], bs=16), device='cpu')
-    learn = tr.ResumableLearner(dls, nn.Linear(2, 2), loss_func=CrossEntropyLossFlat(), opt_func=tr.partial_sgd(0.9), lr=lr,
-                                cbs=[tr.StopOnNonFinite()])
+    learn = tr.ResumableLearner(dls, nn.Linear(2, 2), loss_func=CrossEntropyLossFlat(), opt_func=st.partial_sgd(0.9), lr=lr,
+                                cbs=[st.StopOnNonFinite()])
     learn.cfg = dict(lr=lr, epochs=2)
     return learn
 
@@ -88,8 +88,8 @@ def test_progress_false_is_silent(tmp_path, capsys):
 def test_one_sgd_setup_one_crop_clamp():
     from mac_fame_be.pretrain import PretrainConfig
     from mac_fame_be.finetune import linear_probe_learner
-    sgd = tr.opt_func(PretrainConfig.for_method('moco', mom=0.8))
-    assert sgd.keywords == tr.partial_sgd(0.8).keywords == dict(mom=0.8, decouple_wd=False)
+    sgd = st.opt_func(PretrainConfig.for_method('moco', mom=0.8))
+    assert sgd.keywords == st.partial_sgd(0.8).keywords == dict(mom=0.8, decouple_wd=False)
     class DS:
         size, frame_crop = 32, None
     assert tr.fit_crop(DS()) == 32 and tr.fit_crop(DS(), 16) == 16
