@@ -7,8 +7,9 @@ __all__ = ['FG_METHODS', 'BG_KINDS', 'IMAGE_EXTS', 'paste_foreground', 'repeat_f
            'stripes_backgrounds', 'synth_backgrounds', 'mask_file', 'read_mask_file', 'make_bias_sets', 'bias_datasets',
            'bias_scores', 'classifier_bias', 'probe_bias']
 
-# %% ../nbs/07b_bias.ipynb #eeea8aef
+# %% ../nbs/07b_bias.ipynb #283225f4
 import json, math, time, warnings
+from fractions import Fraction
 from pathlib import Path
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from .masks import fame_masks, mac_masks
 from .prepare import ANNOTATION_EXTS
 from .evaluate import extract_features, predict_clips, video_predictions, tuned_probe
 
-# %% ../nbs/07b_bias.ipynb #e72dbb2a
+# %% ../nbs/07b_bias.ipynb #61b44456
 def paste_foreground(clip, fg_mask, bg):
     """SCUBA's composite `fg_mask·clip + (1 − fg_mask)·bg` of a clip batch `B×C×T×H×W` in [0, 1]: `fg_mask` `B×T×H×W`
     (or `B×H×W`, one mask for every frame) in [0, 1] (a soft mask blends), `bg` a still `B×C×H×W` or a video `B×C×T×H×W`."""
@@ -45,7 +46,7 @@ def repeat_frame(clip, t):
         raise ValueError(f"t must give one frame index in [0, {T}) for each of the {B} clips, got {t.tolist()}")
     return clip[torch.arange(B, device=clip.device), :, t][:, :, None].expand(-1, -1, T, -1, -1).contiguous()
 
-# %% ../nbs/07b_bias.ipynb #249e649c
+# %% ../nbs/07b_bias.ipynb #2e82f801
 FG_METHODS = ('fame', 'mac')
 
 def estimate_fg(clip, method='fame', window=8, beta=0.25, lam=30/255):
@@ -62,7 +63,7 @@ def estimate_fg(clip, method='fame', window=8, beta=0.25, lam=30/255):
     m = fame_masks(x.transpose(1, 2).reshape(B * n, C, w, H, W), beta).view(B, n, H, W)
     return m[:, (torch.arange(T, device=clip.device) // w).clamp(max=n - 1)]
 
-# %% ../nbs/07b_bias.ipynb #e53dd044
+# %% ../nbs/07b_bias.ipynb #8f466c4a
 BG_KINDS = ('other', 'stripes', 'synth')
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 
@@ -97,7 +98,7 @@ def synth_backgrounds(n, h, w, seed=0, families=BG_FAMILIES):
     imgs = [_render_background(f, h, w, min(h, w), rng) for f in fams]   # the renderer draws one image at a time
     return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(), fams
 
-# %% ../nbs/07b_bias.ipynb #f910a1df
+# %% ../nbs/07b_bias.ipynb #476a3bbb
 def mask_file(masks, rel):
     "Where the mask file of the video `rel` (relative to the dataset root) lies under the folder `masks`."
     return Path(masks) / Path(rel).with_suffix('.npz')
@@ -126,7 +127,7 @@ def read_mask_file(path, n_frames, h, w, video=None):
         if m.shape[-2:] != (h, w): m = F.interpolate(m[None], size=(h, w), mode='bilinear', align_corners=False)[0]
     elif 'boxes' in z:
         b = np.asarray(z['boxes'], np.float32)
-        if b.ndim == 1: b = np.broadcast_to(b, (n_frames, 4))
+        if b.ndim == 1: b = np.broadcast_to(b, (n_frames, 4)).copy()
         if b.ndim != 2 or b.shape[1] != 4: raise ValueError(f"{path}: boxes must be T×4 (x0, y0, x1, y1), got shape {b.shape} (video {video})")
         m = _boxes_mask(b, h, w)
     else: raise ValueError(f"{path}: expected an array 'mask', 'boxes' or 'bits'+'shape', got {sorted(z)} (video {video})")
@@ -134,7 +135,7 @@ def read_mask_file(path, n_frames, h, w, video=None):
         raise ValueError(f"the mask file {path} has {m.shape[0]} frames, its video {video} has {n_frames}")
     return m.clamp(0, 1)
 
-# %% ../nbs/07b_bias.ipynb #655a8067
+# %% ../nbs/07b_bias.ipynb #0e913049
 def _plan(items, root, seed, bg, images):
     "Per video: its relative path, label, SCUFO frame draw `u` in [0, 1) and background choice, from `default_rng([seed, i])`."
     labels = np.array([l for _, l in items])
@@ -165,7 +166,7 @@ def _background(e, root, h, w, size):
         return img[0]
     return fit_image(read_clip(b['source'], [0])[0].permute(2, 0, 1), h, w)
 
-# %% ../nbs/07b_bias.ipynb #cd0fcb98
+# %% ../nbs/07b_bias.ipynb #44cf016a
 def _check_sources(fg, bg, masks, plan, root):
     "`fg` / `bg` checked, the user's mask files found, the image folder listed, before any video is written."
     if fg not in FG_METHODS + ('masks',): raise ValueError(f"fg must be one of {FG_METHODS + ('masks',)}, got {fg!r}")
@@ -197,7 +198,7 @@ def _copy_lists(root, out, written, skipped):
             lines.append(line)
         dst.write_text(''.join(l + '\n' for l in lines))
 
-# %% ../nbs/07b_bias.ipynb #52c3d5d7
+# %% ../nbs/07b_bias.ipynb #155eb8cd
 def _scuba_batch(batch, plan, root, out, fg, masks, size, device, window, beta):
     "SCUBA and SCUFO of a batch of decoded videos of one shape (uint8 `T×H×W×3` each), written to `out/scuba`, `out/scufo`."
     x = torch.stack(batch).to(device).permute(0, 4, 1, 2, 3).float().div_(255)            # B×3×T×H×W
@@ -209,17 +210,18 @@ def _scuba_batch(batch, plan, root, out, fg, masks, size, device, window, beta):
     t = torch.tensor([min(int(e['u'] * T), T - 1) for e in plan])
     scufo = repeat_frame(scuba, t)
     for k, e in enumerate(plan):   # encoding is per file
-        for name, v in (('scuba', scuba), ('scufo', scufo)): write_video(Path(out) / name / e['video'], v[k], fps=e['fps'])
+        for name, v in (('scuba', scuba), ('scufo', scufo)): write_video(Path(out) / name / e['video'], v[k], fps=Fraction(e['fps']).limit_denominator(1001))
         e.update(scufo_frame=int(t[k]), fg_share=round(m[k].mean().item(), 4), frames=T, height=H, width=W)
 
-# %% ../nbs/07b_bias.ipynb #8e1f68a3
+# %% ../nbs/07b_bias.ipynb #6a4de59d
 def make_bias_sets(ds, root, out, fg='fame', bg='other', seed=0, masks=None, size=None, device=None, bs=8,
                    window=8, beta=0.25, limit=None, progress=True):
     """Write SCUBA-like (`out/scuba`) and SCUFO-like (`out/scufo`) copies of the videos of the clip dataset `ds` (a
     test split under `root`) with `root`'s list files; `fg`: 'fame' | 'mac' | 'masks' (the user's, folder `masks`);
     `bg`: 'other' | 'stripes' | 'synth' | a folder of images; `size`: decode at this short side (default: as stored).
-    Returns the manifest (also `out/manifest.json`), with `n_written`, `n_skipped` and `clips_per_second`."""
-    root, out, t0 = Path(root), Path(out), time.perf_counter()
+    Returns the manifest (also `out/manifest.json`), with `n_written`, `n_skipped`, `clips_per_second` (wall clock)
+    and `cpu_seconds` (this process's CPU time)."""
+    root, out, t0, c0 = Path(root), Path(out), time.perf_counter(), time.process_time()
     items = list(ds.items)[:limit]
     plan = _plan(items, root, seed, bg, None if bg in BG_KINDS else [None])
     images = _check_sources(fg, bg, masks, plan, root)
@@ -240,17 +242,17 @@ def make_bias_sets(ds, root, out, fg='fame', bg='other', seed=0, masks=None, siz
         batch.append(v); group.append(e)
     flush()
     for name in ('scuba', 'scufo'): _copy_lists(root, out / name, {e['video'] for e in done}, {s['video'] for s in skipped})
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     man = dict(root=str(root.resolve()), fg=fg, bg=str(bg), seed=seed, masks=str(masks) if masks else None, size=size,
                window=window, beta=beta, n_written=len(done), n_skipped=len(skipped), seconds=round(secs, 2),
-               clips_per_second=round(len(done) / secs, 3), threads=torch.get_num_threads(),
+               cpu_seconds=round(cpu, 2), clips_per_second=round(len(done) / secs, 3), threads=torch.get_num_threads(),
                device=str(device or 'cpu'), videos=done, skipped=skipped)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'manifest.json').write_text(json.dumps(man, indent=1))
     if skipped: print(f"{len(skipped)} of {len(plan)} videos could not be read and were skipped (listed in {out / 'manifest.json'})")
     return man
 
-# %% ../nbs/07b_bias.ipynb #ce590851
+# %% ../nbs/07b_bias.ipynb #69bc98a1
 def bias_datasets(ds, out, in_memory=False):
     """`{'original': …, 'scuba': …, 'scufo': …}`: the videos `make_bias_sets` wrote under `out` and their originals,
     in one order, as 'uniform' datasets with the clip settings and classes of `ds` (`in_memory`: `InMemoryClips`)."""
@@ -277,7 +279,7 @@ def _common(res):
     labels = next(iter(res.values()))[1][next(iter(sel.values()))]
     return bias_scores({k: p[sel[k]] for k, (p, _, _) in res.items()}, labels)
 
-# %% ../nbs/07b_bias.ipynb #00a5d3fd
+# %% ../nbs/07b_bias.ipynb #ceb33b69
 def classifier_bias(model, sets, bs=8, crop=None, device=None, sampler=None):
     """`bias_scores` of a classifier (a finetuned network: clips → logits) on `sets` (`bias_datasets`): its video
     predictions, the mean logit over the uniform clips (centre crop `crop`, default the frames' short side)."""
