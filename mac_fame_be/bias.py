@@ -7,7 +7,7 @@ __all__ = ['FG_METHODS', 'BG_KINDS', 'IMAGE_EXTS', 'paste_foreground', 'repeat_f
            'stripes_backgrounds', 'synth_backgrounds', 'mask_file', 'read_mask_file', 'make_bias_sets', 'bias_datasets',
            'bias_scores', 'classifier_bias', 'probe_bias']
 
-# %% ../nbs/07b_bias.ipynb #01bd7b11
+# %% ../nbs/07b_bias.ipynb #2aa924f0
 import json, math, time, warnings
 from fractions import Fraction
 from pathlib import Path
@@ -22,7 +22,7 @@ from .masks import fame_masks, mac_masks
 from .prepare import ANNOTATION_EXTS
 from .evaluate import extract_features, predict_clips, video_predictions, tuned_probe
 
-# %% ../nbs/07b_bias.ipynb #18a99e4e
+# %% ../nbs/07b_bias.ipynb #82750358
 def paste_foreground(clip, fg_mask, bg):
     """SCUBA's composite `fg_mask·clip + (1 − fg_mask)·bg` of a clip batch `B×C×T×H×W` in [0, 1]: `fg_mask` `B×T×H×W`
     (or `B×H×W`, one mask for every frame) in [0, 1] (a soft mask blends), `bg` a still `B×C×H×W` or a video `B×C×T×H×W`."""
@@ -46,7 +46,7 @@ def repeat_frame(clip, t):
         raise ValueError(f"t must give one frame index in [0, {T}) for each of the {B} clips, got {t.tolist()}")
     return clip[torch.arange(B, device=clip.device), :, t][:, :, None].expand(-1, -1, T, -1, -1).contiguous()
 
-# %% ../nbs/07b_bias.ipynb #ec2dc49e
+# %% ../nbs/07b_bias.ipynb #0d007001
 FG_METHODS = ('fame', 'mac')
 
 def estimate_fg(clip, method='fame', window=8, beta=0.25, lam=30/255):
@@ -63,7 +63,7 @@ def estimate_fg(clip, method='fame', window=8, beta=0.25, lam=30/255):
     m = fame_masks(x.transpose(1, 2).reshape(B * n, C, w, H, W), beta).view(B, n, H, W)
     return m[:, (torch.arange(T, device=clip.device) // w).clamp(max=n - 1)]
 
-# %% ../nbs/07b_bias.ipynb #0d5873d5
+# %% ../nbs/07b_bias.ipynb #ca581d53
 BG_KINDS = ('other', 'stripes', 'synth')
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 
@@ -98,7 +98,7 @@ def synth_backgrounds(n, h, w, seed=0, families=BG_FAMILIES):
     imgs = [_render_background(f, h, w, min(h, w), rng) for f in fams]   # the renderer draws one image at a time
     return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(), fams
 
-# %% ../nbs/07b_bias.ipynb #6062ee04
+# %% ../nbs/07b_bias.ipynb #63f6441e
 def mask_file(masks, rel):
     "Where the mask file of the video `rel` (relative to the dataset root) lies under the folder `masks`."
     return Path(masks) / Path(rel).with_suffix('.npz')
@@ -135,7 +135,7 @@ def read_mask_file(path, n_frames, h, w, video=None):
         raise ValueError(f"the mask file {path} has {m.shape[0]} frames, its video {video} has {n_frames}")
     return m.clamp(0, 1)
 
-# %% ../nbs/07b_bias.ipynb #dbbbbe42
+# %% ../nbs/07b_bias.ipynb #ac655c6d
 def _plan(items, root, seed, bg, images):
     "Per video: its relative path, label, SCUFO frame draw `u` in [0, 1) and background choice, from `default_rng([seed, i])`."
     labels = np.array([l for _, l in items])
@@ -166,7 +166,7 @@ def _background(e, root, h, w, size):
         return img[0]
     return fit_image(read_clip(b['source'], [0])[0].permute(2, 0, 1), h, w)
 
-# %% ../nbs/07b_bias.ipynb #07450683
+# %% ../nbs/07b_bias.ipynb #90a14f21
 def _check_sources(fg, bg, masks, plan, root):
     "`fg` / `bg` checked, the user's mask files found, the image folder listed, before any video is written."
     if fg not in FG_METHODS + ('masks',): raise ValueError(f"fg must be one of {FG_METHODS + ('masks',)}, got {fg!r}")
@@ -198,7 +198,7 @@ def _copy_lists(root, out, written, skipped):
             lines.append(line)
         dst.write_text(''.join(l + '\n' for l in lines))
 
-# %% ../nbs/07b_bias.ipynb #a7be6850
+# %% ../nbs/07b_bias.ipynb #7998f646
 def _scuba_batch(batch, plan, root, out, fg, masks, size, device, window, beta):
     "SCUBA and SCUFO of a batch of decoded videos of one shape (uint8 `T×H×W×3` each), written to `out/scuba`, `out/scufo`."
     x = torch.stack(batch).to(device).permute(0, 4, 1, 2, 3).float().div_(255)            # B×3×T×H×W
@@ -213,7 +213,7 @@ def _scuba_batch(batch, plan, root, out, fg, masks, size, device, window, beta):
         for name, v in (('scuba', scuba), ('scufo', scufo)): write_video(Path(out) / name / e['video'], v[k], fps=Fraction(e['fps']).limit_denominator(1001))
         e.update(scufo_frame=int(t[k]), fg_share=round(m[k].mean().item(), 4), frames=T, height=H, width=W)
 
-# %% ../nbs/07b_bias.ipynb #424ec55f
+# %% ../nbs/07b_bias.ipynb #1bd7c2d0
 def make_bias_sets(ds, root, out, fg='fame', bg='other', seed=0, masks=None, size=None, device=None, bs=8,
                    window=8, beta=0.25, limit=None, progress=True):
     """Write SCUBA-like (`out/scuba`) and SCUFO-like (`out/scufo`) copies of the videos of the clip dataset `ds` (a
@@ -252,7 +252,7 @@ def make_bias_sets(ds, root, out, fg='fame', bg='other', seed=0, masks=None, siz
     if skipped: print(f"{len(skipped)} of {len(plan)} videos could not be read and were skipped (listed in {out / 'manifest.json'})")
     return man
 
-# %% ../nbs/07b_bias.ipynb #9f9a664a
+# %% ../nbs/07b_bias.ipynb #234c6a16
 def bias_datasets(ds, out, in_memory=False):
     """`{'original': …, 'scuba': …, 'scufo': …}`: the videos `make_bias_sets` wrote under `out` and their originals,
     in one order, as 'uniform' datasets with the clip settings and classes of `ds` (`in_memory`: `InMemoryClips`)."""
@@ -279,7 +279,7 @@ def _common(res):
     labels = next(iter(res.values()))[1][next(iter(sel.values()))]
     return bias_scores({k: p[sel[k]] for k, (p, _, _) in res.items()}, labels)
 
-# %% ../nbs/07b_bias.ipynb #15edf269
+# %% ../nbs/07b_bias.ipynb #017a586f
 def classifier_bias(model, sets, bs=8, crop=None, device=None, sampler=None):
     """`bias_scores` of a classifier (a finetuned network: clips → logits) on `sets` (`bias_datasets`): its video
     predictions, the mean logit over the uniform clips (centre crop `crop`, default the frames' short side)."""
