@@ -76,9 +76,16 @@ def fit_image(img, h, w):
     top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
     return x[:, top:top + h, left:left + w].clamp(0, 1)
 
-def median_plate(frames):
-    "A still background `C×H×W` of frames `C×T×H×W`: their per-pixel temporal median (a moving foreground drops out)."
-    return frames.median(dim=1).values
+def median_plate(frames, fg_mask=None):
+    """A still background `C×H×W` of frames `C×T×H×W`: per pixel, the temporal median of the frames where the foreground
+    `fg_mask` (`T×H×W` in [0, 1], optional) is below 0.25, so a moving foreground drops out and so does one the mask
+    covers; a pixel the foreground never leaves takes the mean colour of the rest of the plate."""
+    if fg_mask is None: return frames.median(dim=1).values
+    plate = frames.masked_fill((fg_mask >= 0.25)[None], float('nan')).nanmedian(dim=1).values
+    hole = plate.isnan()
+    if hole.all(): return frames.median(dim=1).values
+    fill = plate.nan_to_num(0).sum((1, 2), keepdim=True) / (~hole).sum((1, 2), keepdim=True)
+    return torch.where(hole, fill.expand_as(plate), plate)
 
 def stripes_backgrounds(n, h, w, generator=None, device=None):
     """`n` sinusoidal stripe images `n×3×h×w` in [0, 1]: random orientation, period (1/16 to 1/4 of the short side),
@@ -152,14 +159,17 @@ def _plan(items, root, seed, bg, images):
         plan.append(e)
     return plan
 
-def _background(e, root, h, w, size):
+def _background(e, root, h, w, size, fg, masks, window, beta):
     "The still background `3×h×w` (float in [0, 1]) of one plan entry; for 'synth', the family is recorded in `e`."
     b = e['bg']
-    if b['kind'] == 'other':
+    if b['kind'] == 'other':   # 8 frames of the other video, its own foreground (same source) masked out
         p = Path(root) / b['source']
         n = video_info(p).n_frames
-        frames = read_clip(p, torch.linspace(0, n - 1, min(n, 8)).round().long().unique().tolist(), size=size)
-        return fit_image(median_plate(frames.permute(3, 0, 1, 2)), h, w)
+        idx = torch.linspace(0, n - 1, min(n, 8)).round().long().unique()
+        frames = read_clip(p, idx.tolist(), size=size).permute(3, 0, 1, 2).float() / 255
+        if fg == 'masks': m = read_mask_file(mask_file(masks, b['source']), n, *frames.shape[-2:], p)[idx]
+        else: m = estimate_fg(frames[None], fg, window=window, beta=beta)[0] if len(idx) > 1 else None
+        return fit_image(median_plate(frames, m), h, w)
     if b['kind'] == 'stripes': return stripes_backgrounds(1, h, w, torch.Generator().manual_seed(b['seed'][0] * 1_000_003 + b['seed'][1]))[0]
     if b['kind'] == 'synth':
         img, fams = synth_backgrounds(1, h, w, seed=b['seed']); b['family'] = fams[0]
@@ -205,7 +215,7 @@ def _scuba_batch(batch, plan, root, out, fg, masks, size, device, window, beta):
     B, _, T, H, W = x.shape
     if fg == 'masks': m = torch.stack([read_mask_file(mask_file(masks, e['video']), T, H, W, Path(root) / e['video']) for e in plan]).to(device)
     else: m = estimate_fg(x, fg, window=window, beta=beta)
-    bg = torch.stack([_background(e, root, H, W, size) for e in plan])
+    bg = torch.stack([_background(e, root, H, W, size, fg, masks, window, beta) for e in plan])
     scuba = paste_foreground(x, m, bg)
     t = torch.tensor([min(int(e['u'] * T), T - 1) for e in plan])
     scufo = repeat_frame(scuba, t)
