@@ -343,6 +343,68 @@ def _export_args(p):
 _export.add_args = _export_args
 subcommand('export', "write a checkpoint's backbone alone, in torchvision's layout, with a JSON of its input and normalisation")(_export);
 
+# %% ../nbs/12_cli.ipynb #87a2a8c5
+def _classifier_from_checkpoint(path):
+    "The finetuned network (`finetune.VideoClassifier`) stored in a finetuning checkpoint."
+    from mac_fame_be.finetune import backbone_from_checkpoint, VideoClassifier
+    from mac_fame_be.train import read_checkpoint
+    sd = read_checkpoint(path)['model']
+    if 'head.fc.weight' not in sd: raise ValueError(f"{path}: not a finetuning checkpoint (no classifier head): use --backbone for a pretrained one")
+    model = VideoClassifier(backbone_from_checkpoint(path), sd['head.fc.weight'].shape[0])
+    model.load_state_dict(sd)
+    return model.eval()
+
+def _bias(args):
+    from mac_fame_be.loaders import dataset_from_name
+    from mac_fame_be.bias import make_bias_sets, bias_datasets, classifier_bias, probe_bias, FG_METHODS
+    if args.fg not in FG_METHODS and not Path(args.fg).is_dir():
+        raise CLIError(f"--fg must be one of {', '.join(FG_METHODS)} or a folder of .npz mask files, got {args.fg!r}")
+    for opt in ('checkpoint', 'backbone'):
+        if getattr(args, opt) and not Path(getattr(args, opt)).is_file(): raise CLIError(f"--{opt}: no such file: '{getattr(args, opt)}'")
+    common = dict(split=args.split, synth_preset=args.preset or 'default', in_memory=False)
+    test = dataset_from_name(args.dataset, args.root, subset=args.subset, **common)
+    root = Path(args.root) if args.dataset != 'synthmotion' else test.items[0][0].parents[1]   # SynthMotion: the generated folder
+    fg, masks = (args.fg, None) if args.fg in FG_METHODS else ('masks', args.fg)
+    man = make_bias_sets(test, root, args.out, fg=fg, masks=masks, bg=args.bg, seed=args.seed, size=args.size,
+                         device=args.device, bs=args.bs, limit=args.limit)
+    print(f"SCUBA: {Path(args.out) / 'scuba'}, SCUFO: {Path(args.out) / 'scufo'}: {man['n_written']} videos written, "
+          f"{man['n_skipped']} skipped, {man['clips_per_second']:.2f} clips/s")
+    if not (args.checkpoint or args.backbone): return man
+    kw = dict(n_frames=args.frames, stride=args.stride, size=args.eval_size, mode='uniform', n_clips=args.clips, **common)
+    sets = bias_datasets(dataset_from_name(args.dataset, args.root, subset=args.subset, **kw), args.out)
+    if args.checkpoint: r = classifier_bias(_classifier_from_checkpoint(args.checkpoint), sets, device=args.device)
+    else:
+        from mac_fame_be.finetune import backbone_from_checkpoint
+        train = dataset_from_name(args.dataset, args.root, subset='train', **kw)
+        r = probe_bias(backbone_from_checkpoint(args.backbone).eval(), train, sets, device=args.device, seed=args.seed)
+    print(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()))
+    (Path(args.out) / 'bias_scores.json').write_text(json.dumps(dict(r, checkpoint=args.checkpoint, backbone=args.backbone), indent=1))
+    return r
+
+# %% ../nbs/12_cli.ipynb #4547e040
+def _bias_args(p):
+    p.add_argument('--dataset', default='synthmotion', help='synthmotion, ucf101, hmdb51, diving48 or k400 (default: %(default)s)')
+    p.add_argument('--root', default=None, help='dataset folder')
+    p.add_argument('--out', default='runs/bias', help='output folder: scuba/, scufo/, manifest.json (default: %(default)s)')
+    p.add_argument('--subset', default='test', help="the split to copy (default: %(default)s; SynthMotion also 'test_iid' ...)")
+    p.add_argument('--split', type=number(int, 1), default=1, help='split number (UCF101, HMDB51; default: %(default)s)')
+    p.add_argument('--preset', default=None, help="SynthMotion size preset when it is generated, e.g. 'small'")
+    p.add_argument('--fg', default='fame', help="foreground: 'fame', 'mac' or a folder of .npz mask files (default: %(default)s)")
+    p.add_argument('--bg', default='other', help="background: 'other', 'stripes', 'synth' or a folder of images (default: %(default)s)")
+    p.add_argument('--seed', type=number(int, 0), default=0, help='random seed (default: %(default)s)')
+    p.add_argument('--size', type=number(int, 2), default=None, help='short side the videos are decoded and written at (default: as stored)')
+    p.add_argument('--device', default=None, help="where the masks and composites are computed: 'cpu', 'cuda' ... (default: cpu)")
+    p.add_argument('--bs', type=number(int, 1), default=8, help='videos of one size processed together (default: %(default)s)')
+    p.add_argument('--limit', type=number(int, 1), default=None, help='only the first LIMIT videos of the split')
+    p.add_argument('--checkpoint', default=None, help='a finetuning checkpoint to score on the three sets')
+    p.add_argument('--backbone', default=None, help='a pretraining checkpoint: its frozen backbone with a linear probe fitted on the training split')
+    p.add_argument('--frames', type=number(int, 1), default=16, help='frames per evaluation clip (default: %(default)s)')
+    p.add_argument('--stride', type=number(int, 1), default=1, help='frame stride of the evaluation clips (default: %(default)s)')
+    p.add_argument('--eval-size', type=number(int, 1), default=None, dest='eval_size', help='short side of the evaluation clips')
+    p.add_argument('--clips', type=number(int, 1), default=1, help='uniform clips per video in the evaluation (default: %(default)s)')
+_bias.add_args = _bias_args
+subcommand('bias', 'write SCUBA / SCUFO-style copies of a test split (foreground on other backgrounds; one frame repeated) and score a model on them')(_bias);
+
 # %% ../nbs/12_cli.ipynb #97ce0da1
 def main(argv=None):
     "Entry point of the `mfb` console command."

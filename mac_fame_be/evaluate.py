@@ -16,7 +16,7 @@ from torch import nn
 import warnings
 from functools import partial
 from .video import VideoError
-from .data import LeaveOutFailed, collate_kept
+from .data import LeaveOutFailed, collate_kept, with_sampler
 from .transforms import center_crop
 
 # %% ../nbs/07a_evaluate.ipynb #52fe6717
@@ -62,8 +62,10 @@ def extract_features(model: nn.Module, # maps a float batch `B×C×T×H×W` in [
                      return_clips: bool = False, # also return the per-clip outputs `V×N×D`
                      num_workers: int = 0,
                      return_index: bool = False, # also return the indices `V` of the videos (those that failed to decode are left out)
-                     device=None): # where the model runs (it is moved there); default: the model's device
+                     device=None, # where the model runs (it is moved there); default: the model's device
+                     sampler=None): # clips from `sampler(n_frames, n_clips, n)` (e.g. `data.StaticSampler()`) instead of uniform ones; `data` must be a clip dataset
     "Per-video features (mean over the video's `n_clips` clips) and labels: `(feats V×D, labels V[, clip_feats V×N×D][, index V])`."
+    if sampler is not None: data = with_sampler(data, sampler)
     if device is not None: model.to(device)
     was_training = model.training
     model.eval()
@@ -85,12 +87,13 @@ def extract_features(model: nn.Module, # maps a float batch `B×C×T×H×W` in [
     return (clip_feats.mean(1), labels) + ((clip_feats,) if return_clips else ()) + ((index,) if return_index else ())
 
 # %% ../nbs/07a_evaluate.ipynb #2cfdf321
-def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0, return_index=False):
+def predict_clips(model, ds, bs=8, crop=112, device=None, num_workers=0, return_index=False, sampler=None):
     """Logits `V×N×K` (on the CPU) of the `N` uniform clips of each video of `ds` (`mode='uniform'`), centre-cropped to
     `crop` (`transforms.center_crop`), and labels `V` (and the indices of the `V` videos evaluated): `extract_features`
-    with the recognition protocol's crop; a video that fails to decode is left out and counted, not replaced."""
+    with the recognition protocol's crop; a video that fails to decode is left out and counted, not replaced. `sampler`:
+    the clips' frames (e.g. `data.StaticSampler()`, the static test), as in `extract_features`."""
     _, labels, logits, index = extract_features(model, ds, n_clips=None, bs=bs, transform=partial(center_crop, crop=crop),
-                                                return_clips=True, num_workers=num_workers, return_index=True, device=device)
+                                                return_clips=True, num_workers=num_workers, return_index=True, device=device, sampler=sampler)
     res = logits.cpu(), labels.cpu()
     return (*res, index) if return_index else res
 
@@ -124,9 +127,9 @@ def clip_accuracy(clip_logits, labels):
     return recognition_accuracy(clip_logits, labels)['clip_top1']
 
 @torch.no_grad()
-def video_top1(model, ds, bs=16):
+def video_top1(model, ds, bs=16, sampler=None):
     "Video-level top-1 of a classifier `model` on a 'uniform' dataset: its logits averaged over each video's clips."
-    _, labels, clip_logits = extract_features(model, ds, n_clips=None, bs=bs, return_clips=True)
+    _, labels, clip_logits = extract_features(model, ds, n_clips=None, bs=bs, return_clips=True, sampler=sampler)
     return recognition_accuracy(clip_logits, labels)['video_top1']
 
 # %% ../nbs/07a_evaluate.ipynb #0492c3cb
