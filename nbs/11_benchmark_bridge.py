@@ -101,6 +101,7 @@ def l2_probe(feats, steps=500):
 def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge', reference='../shared/reference/ssl-prototype', validation=False):
     "Run `step` for `seeds`; with `validation`, only the validation numbers (no test split is evaluated) into `<step>.validation.jsonl`."
     from mac_fame_be import benchmark as B
+    from mac_fame_be.report import VAL_METRICS
     from mac_fame_be.synth import make_synthmotion
     from mac_fame_be.pretrain import SYNTH_DEFAULTS
     torch.set_num_threads(1)
@@ -126,7 +127,7 @@ def run(step, seeds=(0,), data_dir='data', out='nbs/11_benchmark_results/bridge'
                 row.update(seconds=round(time.time() - t0, 1), threads=1, data=data, settings=settings, overrides=ov, synth_defaults=SYNTH_DEFAULTS, **extra)
                 Path(out).mkdir(parents=True, exist_ok=True)
                 with open(Path(out) / f"{step}{'.validation' if validation else ''}.jsonl", 'a') as f: f.write(json.dumps(B._jsonable(row)) + '\n')
-                shown = B.VAL_METRICS if validation else ('unbiased_val', 'unbiased_swapped')
+                shown = VAL_METRICS if validation else ('unbiased_val', 'unbiased_swapped')
                 print(f"{step} {m} seed {seed}: " + ', '.join(f"{k} {row[k]:.3f}" for k in shown) + f" ({row['seconds']:.0f} s)", flush=True)
     finally: B.data_mode = mode_of
 

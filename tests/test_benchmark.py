@@ -3,8 +3,8 @@ import json
 import pytest, torch
 torch.set_num_threads(1)   # tiny models: one thread avoids contention on the shared 2-core CPU
 from mac_fame_be.synth import make_synthmotion
-from mac_fame_be.benchmark import (bench, demo, read_results, summarize, evaluate_features, load_synth_splits,
-    METRICS, BENCH_METHODS)
+from mac_fame_be.benchmark import bench, demo, evaluate_features, load_synth_splits
+from mac_fame_be.report import read_results, summarize, METRICS, BENCH_METHODS
 from mac_fame_be.evaluate import tuned_probe
 from mac_fame_be.recipes import PAPER_RESULTS, paper_results
 from mac_fame_be.scenes import SPLITS

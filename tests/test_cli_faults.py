@@ -278,7 +278,8 @@ def test_finetune_and_linear_resume(capsys, synth_root, tmp_path, cmd):
 
 def test_torn_results_line(synth_root, tmp_path, capsys):
     "A results.jsonl whose last line a full disk cut short: named with its line, removed, the benchmark continues."
-    from mac_fame_be.benchmark import bench, read_results
+    from mac_fame_be.benchmark import bench
+    from mac_fame_be.report import read_results
     kw = dict(seeds=1, methods=('random',), out=tmp_path, root=synth_root, progress=False, show=False, n_clips=2, bs=8)
     bench(**kw)
     f = tmp_path/'results.jsonl'

@@ -64,7 +64,7 @@ def test_no_release_installs_the_repository(fresh, tmp_path):
     # the index's reading cell, with the library's dependencies borrowed from the test environment
     site = subprocess.run([str(py), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], capture_output=True, text=True).stdout.strip()
     Path(site, '_deps.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
-    r = subprocess.run([str(py), '-W', 'ignore', '-c', "import mac_fame_be; from mac_fame_be.benchmark import read_results, summarize; "
+    r = subprocess.run([str(py), '-W', 'ignore', '-c', "import mac_fame_be; from mac_fame_be.report import read_results, summarize; "
                         "print(mac_fame_be.__file__); print(len(summarize(read_results('11_benchmark_results'))))"],
                        cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and str(py.parents[1]) in r.stdout, r.stdout + r.stderr
