@@ -7,7 +7,7 @@ __all__ = ['subcommand', 'CLIError', 'number', 'build_parser', 'env_info', 'fold
            'main', 'error_message']
 
 # %% ../nbs/12_cli.ipynb #bc79099c
-import argparse, json, math, os, platform, shlex, sys
+import argparse, json, math, os, shlex, sys
 from pathlib import Path
 
 # %% ../nbs/12_cli.ipynb #bfade463
@@ -73,14 +73,11 @@ subcommand('synth', 'generate the SynthMotion dataset (cached) and print its sum
 
 # %% ../nbs/12_cli.ipynb #b0830c08
 def env_info():
-    "Versions of the libraries this project depends on, and the devices torch sees."
-    import torch, torchvision, av, kornia, fastai
-    from mac_fame_be import __version__
-    d = dict(mac_fame_be=__version__, python=platform.python_version(), torch=torch.__version__,
-             torchvision=torchvision.__version__, av=av.__version__, kornia=kornia.__version__, fastai=fastai.__version__,
-             cuda=torch.cuda.is_available(), devices=[torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
-             cpu_threads=torch.get_num_threads())
-    return d
+    "Versions of what a run depends on (`train.versions`), kornia's, and the devices torch sees."
+    import torch, kornia
+    from mac_fame_be.train import versions
+    return dict(versions(), kornia=kornia.__version__, cuda=torch.cuda.is_available(),
+                devices=[torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())], cpu_threads=torch.get_num_threads())
 
 def folder_info(root):
     "What dataset layout the folder `root` holds, and how many videos."
@@ -344,16 +341,6 @@ _export.add_args = _export_args
 subcommand('export', "write a checkpoint's backbone alone, in torchvision's layout, with a JSON of its input and normalisation")(_export);
 
 # %% ../nbs/12_cli.ipynb #87a2a8c5
-def _classifier_from_checkpoint(path):
-    "The finetuned network (`finetune.VideoClassifier`) stored in a finetuning checkpoint."
-    from mac_fame_be.finetune import backbone_from_checkpoint, VideoClassifier
-    from mac_fame_be.train import read_checkpoint
-    sd = read_checkpoint(path)['model']
-    if 'head.fc.weight' not in sd: raise ValueError(f"{path}: not a finetuning checkpoint (no classifier head): use --backbone for a pretrained one")
-    model = VideoClassifier(backbone_from_checkpoint(path), sd['head.fc.weight'].shape[0])
-    model.load_state_dict(sd)
-    return model.eval()
-
 def _bias(args):
     from mac_fame_be.loaders import dataset_from_name
     from mac_fame_be.bias import make_bias_sets, bias_datasets, classifier_bias, probe_bias, FG_METHODS
@@ -372,7 +359,9 @@ def _bias(args):
     if not (args.checkpoint or args.backbone): return man
     kw = dict(n_frames=args.frames, stride=args.stride, size=args.eval_size, mode='uniform', n_clips=args.clips, **common)
     sets = bias_datasets(dataset_from_name(args.dataset, args.root, subset=args.subset, **kw), args.out)
-    if args.checkpoint: r = classifier_bias(_classifier_from_checkpoint(args.checkpoint), sets, device=args.device)
+    if args.checkpoint:
+        from mac_fame_be.finetune import classifier_from_checkpoint
+        r = classifier_bias(classifier_from_checkpoint(args.checkpoint), sets, device=args.device)
     else:
         from mac_fame_be.finetune import backbone_from_checkpoint
         train = dataset_from_name(args.dataset, args.root, subset='train', **kw)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['FINETUNE_SYNTH_DEFAULTS', 'TORCHVISION_MODELS', 'backbone_from_checkpoint', 'get_backbone', 'VideoClassifier',
            'LinearProbe', 'ClipViews', 'finetune_learner', 'linear_probe_learner', 'run_finetune', 'run_linear',
-           'export_backbone']
+           'classifier_from_checkpoint', 'export_backbone']
 
 # %% ../nbs/08_finetune.ipynb #6cc42555
 from copy import deepcopy   # `from fastai.vision.all import *` shadows `copy`: import deepcopy explicitly
@@ -228,6 +228,17 @@ def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epo
               n_frames=n_frames, size=size, num_workers=num_workers, stride=stride, seed=seed, train_subset=train_subset,
               test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset,
                 overwrite=overwrite, logger=logger, command=command, kw=kw)
+
+# %% ../nbs/08_finetune.ipynb #0abb882a
+def classifier_from_checkpoint(path):
+    "The finetuned network (`VideoClassifier`: backbone, dropout, linear) stored in the finetuning checkpoint `path`, in eval mode."
+    sd = read_checkpoint(path)['model']
+    if 'head.fc.weight' not in sd:
+        raise ValueError(f"{path}: not a finetuning checkpoint (no classifier head): its backbone alone is backbone_from_checkpoint's")
+    model = VideoClassifier(backbone_from_checkpoint(path), sd['head.fc.weight'].shape[0])
+    model.load_state_dict(sd)
+    return model.eval()
+
 
 # %% ../nbs/08_finetune.ipynb #12411602
 TORCHVISION_MODELS = {a: f'torchvision.models.video.{a}' for a in ('r2plus1d_18', 'r3d_18', 'mc3_18', 's3d')}
