@@ -235,7 +235,7 @@ def _prepare(args):
     src = Path(args.src)
     if not src.is_dir(): raise CLIError(f"no such dataset folder: '{src}'")
     r = prepare_dataset(src, args.dst, short_side=args.short_side or None, gop=args.gop, crf=args.crf, workers=args.workers,
-                        dataset=args.dataset)
+                        dataset=args.dataset, redo=args.redo)
     print(f"layout: {r['layout'] or 'not recognised (videos and annotation files copied as found)'}; "
           f"then use --root {args.dst}" + (f" --dataset {r['layout']}" if r['layout'] else ''))
     return r
@@ -243,11 +243,12 @@ def _prepare(args):
 def _prepare_args(p):
     p.add_argument('src', help='the dataset folder')
     p.add_argument('dst', help='the prepared copy (an interrupted run resumes)')
-    p.add_argument('--short-side', type=int, default=128, help='short side in pixels, never upscaled; 0 keeps the size (default: %(default)s)')
-    p.add_argument('--gop', type=int, default=16, help='a keyframe every GOP frames (default: %(default)s)')
-    p.add_argument('--crf', type=int, default=23, help='x264 quality: lower is better and bigger (default: %(default)s)')
-    p.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='processes (default: the CPU count, %(default)s)')
+    p.add_argument('--short-side', type=number(int, 0), default=128, help='short side in pixels, never upscaled; 0 keeps the size (default: %(default)s)')
+    p.add_argument('--gop', type=number(int, 1), default=16, help='a keyframe every GOP frames (default: %(default)s)')
+    p.add_argument('--crf', type=number(int, 0), default=23, help='x264 quality: lower is better and bigger (default: %(default)s)')
+    p.add_argument('--workers', type=number(int, 1), default=os.cpu_count() or 1, help='processes (default: the CPU count, %(default)s)')
     p.add_argument('--dataset', default=None, choices=['ucf101', 'hmdb51', 'diving48', 'k400'], help='the layout (default: detected)')
+    p.add_argument('--redo', action='store_true', help='make the whole copy again (a copy made with other settings is refused otherwise)')
 _prepare.add_args = _prepare_args
 subcommand('prepare', 're-encode a dataset for fast loading (short side 128, a keyframe every 16 frames, same frames and splits)')(_prepare);
 
