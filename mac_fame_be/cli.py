@@ -85,7 +85,8 @@ def folder_info(root):
     exts = {'.mp4','.avi','.mkv','.webm','.mov'}
     n = sum(1 for f in root.rglob('*') if f.suffix.lower() in exts)
     if (root/'classInd.txt').exists():
-        layout = 'SynthMotion (UCF101 layout)' if (root/'meta.csv').exists() else 'UCF101'
+        meta = (root/'meta.csv').read_text(errors='replace').split('\n', 1)[0].split(',') if (root/'meta.csv').is_file() else []
+        layout = 'SynthMotion (UCF101 layout)' if {'split', 'bg_family', 'path'} <= set(meta) else 'UCF101'   # an unrelated meta.csv: UCF101
     elif list(root.glob('*_test_split1.txt')) or list(root.glob('*/*_test_split1.txt')): layout = 'HMDB51'
     elif list(root.glob('Diving48_V2_*.json')) or list(root.glob('*/Diving48_V2_*.json')): layout = 'Diving48'
     elif list(root.glob('*.csv')): layout = 'Kinetics (CSV annotations)'

@@ -134,3 +134,51 @@ def test_worker_error_names_the_file(tmp_path):
     with pytest.raises(VideoError) as e: next(iter(dl))   # (one_batch loads in the main process)
     first = str(e.value).splitlines()[0]
     assert 'v1.mp4: cannot open as a video' in first and first.endswith('(in DataLoader worker process 0)'), first
+
+# --- issue 25 §4: entries stay inside the root; every annotation problem names file and line -----------------------------
+def _ucf(root, lines, classes='1 A\n2 B\n'):
+    from conftest import write_test_video
+    root.mkdir(parents=True, exist_ok=True); (root/'classInd.txt').write_text(classes)
+    write_test_video(root/'A'/'v_A_g01_c01.avi', T=8, codec='mpeg4')
+    (root/'trainlist01.txt').write_text(''.join(l + '\n' for l in lines))
+
+def test_entries_outside_the_root_refused(tmp_path):
+    import os
+    from mac_fame_be.data import UCF101
+    root = tmp_path/'ucf'; _ucf(root, ['A/v_A_g01_c01.avi 1'])
+    (tmp_path/'outside.avi').write_bytes(b'x' * 100)
+    os.symlink('/etc/passwd', root/'A'/'passwd.avi')
+    for k, entry in enumerate(['../outside.avi 1', f'{tmp_path}/outside.avi 1', 'A/passwd.avi 1']):
+        (root/'trainlist01.txt').write_text(f'A/v_A_g01_c01.avi 1\n{entry}\n')
+        with pytest.raises(ValueError, match=r'trainlist01.txt, line 2: .*outside the dataset root'): UCF101(root, on_missing='skip')
+    ds = UCF101(root, on_missing='skip', allow_outside=True)   # explicitly allowed
+    assert len(ds.items) == 2
+    (root/'trainlist01.txt').write_text(f'{root}/A/v_A_g01_c01.avi 1\n')   # absolute, inside the root: fine
+    assert len(UCF101(root).items) == 1
+
+def test_annotation_problems_name_file_and_line(tmp_path):
+    import json
+    from mac_fame_be.data import Diving48, Kinetics400, UCF101
+    d = tmp_path/'d48'; d.mkdir(); (d/'Diving48_vocab.json').write_text('[["a"], ["b"]]')
+    (d/'Diving48_V2_train.json').write_text(json.dumps([{'vid_name': 'x', 'label': 0}, {'vid_name': 'y'}]))
+    with pytest.raises(ValueError, match=r"Diving48_V2_train.json, entry 1 .*'label'"): Diving48(d, on_missing='skip')
+    (d/'Diving48_V2_train.json').write_text('[{"vid_name": "x", "label": 0},\n {"vid_name" "y"}]')
+    with pytest.raises(ValueError, match=r'Diving48_V2_train.json, line 2: invalid JSON'): Diving48(d, on_missing='skip')
+    k = tmp_path/'k'; k.mkdir()
+    head = 'label,youtube_id,time_start,time_end,split\n'
+    (k/'train.csv').write_text(head + 'a,aaa,10,20,train\nb,bbb\n')
+    with pytest.raises(ValueError, match=r'train.csv, line 3: expected label'): Kinetics400(k)
+    (k/'train.csv').write_text(head + 'a,aaa,10,20,train\nb,bbb,ten,20,train\n')
+    with pytest.raises(ValueError, match=r"train.csv, line 3: time_start and time_end must be numbers, got 'ten'"): Kinetics400(k)
+    (k/'train.csv').write_text(head + 'a,aaa,10,20,train\na ,bbb,10,20,train\n')
+    for yt in ('aaa', 'bbb'): (k/'train'/'a').mkdir(parents=True, exist_ok=True); (k/'train'/'a'/f'{yt}_000010_000020.mp4').write_bytes(b'x')
+    assert Kinetics400(k).classes == ['a']   # a trailing space is no new class
+    u = tmp_path/'ucf'; _ucf(u, ['A/v_A_g01_c01.avi 1'])
+    with pytest.warns(UserWarning, match=r"trainlist01.txt: 1 of the 2 classes have no training video: 'B'"): UCF101(u)
+
+def test_info_on_ucf101_with_an_unrelated_meta_csv(tmp_path, capsys):
+    from mac_fame_be.cli import main
+    u = tmp_path/'ucf'; _ucf(u, ['A/v_A_g01_c01.avi 1'])
+    (u/'meta.csv').write_text('video,fps\nA/v_A_g01_c01.avi,25\n')
+    assert main(['info', str(u)]) == 0
+    assert 'UCF101' in capsys.readouterr().out
