@@ -140,8 +140,8 @@ def _common_train_args(p, out):
     p.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' ... (default: cuda when available)")
     p.add_argument('--frames', type=number(int, 1), default=None, dest='n_frames', help='frames per clip (default: 16)')
     p.add_argument('--size', type=number(int, 1), default=None, help='short side the videos are decoded at')
-    p.add_argument('--frame-crop', type=number(int, 1), default=None, dest='frame_crop',
-                   help='centre-crop every frame to this square after the short-side resize (videos of mixed aspect ratios)')
+    p.add_argument('--frame-crop', type=number(int, 0), default=None, dest='frame_crop',
+                   help='the centre square every frame is cropped to after the short-side resize (default: the short side; 0: whole frames)')
     p.add_argument('--workers', type=number(int, 0), default=None, dest='num_workers', help='data loader worker processes')
     p.add_argument('--seed', type=number(int, 0), default=None)
     p.add_argument('--out', default=out, help='output folder for checkpoints and the CSV log (default: %(default)s)')

@@ -65,15 +65,27 @@ def _read(path, idx, size, frame_crop=None):
         x = x[:, top:top + frame_crop, left:left + frame_crop]
     return x[inv.view(idx.shape)].movedim(-1, -4)  # C×T×H×W (or N×C×T×H×W)
 
-def _check_frame_crop(size, frame_crop):
-    "The decode size for `frame_crop` (short side = crop when `size` is None); a crop larger than `size` is refused."
-    if frame_crop is None: return size
-    if not isinstance(frame_crop, int) or isinstance(frame_crop, bool) or frame_crop < 1:
-        raise ValueError(f"frame_crop must be a positive int (the side of the square crop), got {frame_crop!r}")
-    if size is None: return frame_crop
+def _first_short_side(items, tries=10):
+    "The short side of the first of `items` that opens (metadata only), or None."
+    for p, _ in items[:tries]:
+        try: info = video_info(p)
+        except VideoError: continue
+        return min(info.width, info.height)
+    return None
+
+def _check_frame_crop(size, frame_crop, items=()):
+    """`(decode size, crop side)`: the short side resized to `size`, then a centre square of side `frame_crop` (by default
+    `size`; with no `size` either, the short side of the first video), as video pipelines do, so that videos of several
+    aspect ratios batch together. `frame_crop=0` keeps whole frames (crop side 0); a crop larger than `size` is refused."""
+    if frame_crop is None:
+        if size is None: size = _first_short_side(items)
+        return size, (size if isinstance(size, int) else 0)   # (h, w) sizes are one shape already: no crop
+    if not isinstance(frame_crop, int) or isinstance(frame_crop, bool) or frame_crop < 0:
+        raise ValueError(f"frame_crop must be a positive int (the side of the square crop) or 0 (whole frames), got {frame_crop!r}")
+    if frame_crop == 0 or size is None: return (size if frame_crop == 0 else frame_crop), frame_crop
     if frame_crop > (size if isinstance(size, int) else min(size)):
         raise ValueError(f"frame_crop must be at most the short side size={size}, got frame_crop={frame_crop}")
-    return size
+    return size, frame_crop
 
 def _drop_missing(items, on_missing):
     "Items whose file exists; missing files raise a `FileNotFoundError` (`on_missing='raise'`) or are left out with a warning."
@@ -98,7 +110,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
         if not self.items: raise ValueError("items is empty: expected a list of (path, label)")
         self.items, self.missing = _drop_missing(self.items, on_missing)   # found now, not mid-epoch
         if not self.items: raise ValueError(f"none of the {len(self.missing)} videos listed exists")
-        size = _check_frame_crop(size, frame_crop)
+        size, frame_crop = _check_frame_crop(size, frame_crop, self.items)
         self.n_frames, self.stride, self.size, self.mode, self.n_clips = n_frames, stride, size, mode, n_clips
         self.frame_crop, self.on_missing = frame_crop, on_missing
         self.return_index, self.on_error, self.max_retries = return_index, on_error, max_retries

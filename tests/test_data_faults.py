@@ -82,10 +82,12 @@ def ucf_layout(root, odd=None):
     return root
 
 def test_mixed_aspect_ratios_cli(tmp_path):
-    "One 18×14 video among 32×32 ones: a clear one-line error without --frame-crop, training with it."
+    "One 18×14 video among 32×32 ones: trains by default (short side, centre square); whole frames (--frame-crop 0): one clear line."
     root = ucf_layout(tmp_path / 'ucf', odd=(18, 14))
     args = ['linear', '--dataset', 'ucf101', '--root', root, '--epochs', '1', '--bs', '7', '--frames', '4', '--device', 'cpu']
-    r = mfb(*args, '--out', tmp_path / 'a')
+    r = mfb(*args, '--out', tmp_path / 'd')
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = mfb(*args, '--frame-crop', '0', '--out', tmp_path / 'a')
     assert r.returncode == 2 and 'clips of different sizes in one batch' in r.stderr and '--frame-crop' in r.stderr, r.stderr[-2000:]
     r = mfb(*args, '--frame-crop', '16', '--out', tmp_path / 'b')
     assert r.returncode == 0, r.stderr[-2000:]
