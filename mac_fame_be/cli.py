@@ -196,7 +196,7 @@ subcommand('linear', 'train a linear probe on the frozen (pretrained) backbone')
 def _doctor(args):
     from mac_fame_be.pretrain import doctor
     kw = _train_kwargs(args, [k for k in _TRAIN_KEYS if k not in ('epochs', 'lr', 'out')])
-    return doctor(method=args.method, steps=args.steps, **kw)
+    return doctor(method=args.method, steps=args.steps, out=args.out, **kw)   # --out keeps the table (doctor.csv)
 
 def _doctor_args(p):
     _common_train_args(p, None)

@@ -24,6 +24,7 @@ from fastai.torch_core import rank_distrib, num_distrib, set_seed
 
 from .loaders import video_dls, SkippedVideosCallback
 from .augment import VideoAugment, probe_augment, center_crop
+from .transforms import check_crop_fits
 from .models import create_backbone, ClassifierHead
 from .train import (ResumableLearner, SchedStep, StopOnNonFinite, CheckpointCallback, ResumableCSVLogger,
                                load_checkpoint, dataset_from_name, check_clip_size, unwrap, pick_device, short_side,
@@ -178,6 +179,7 @@ def _run_learner(kind, r):
         for k, v in FINETUNE_SYNTH_DEFAULTS.items(): kw.setdefault(k, v)
     side = short_side(train_ds)
     if side < 112: kw.setdefault('crop', side)
+    check_crop_fits(kw.get('crop'), side)
     if r.epochs is not None: kw['epochs'] = r.epochs
     if r.lr is not None: kw['lr'] = r.lr
     if kind == 'finetune' and r.dataset == 'ucf101': kw.setdefault('dropout', 0.7)

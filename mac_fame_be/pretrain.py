@@ -22,7 +22,7 @@ from fastcore.basics import patch
 from fastai.torch_core import rank_distrib, num_distrib, set_seed
 
 from .loaders import video_dls, SkippedVideosCallback, decode_rate, loader_advice
-from .transforms import VideoAugment
+from .transforms import VideoAugment, check_crop_fits
 from .augment import MACAugment, FAMEAugment, be_distract, _BE_VARIANTS
 from .models import create_backbone, PretextHead
 from .losses import MoCo, alpha_ce_loss, alpha_accuracy, consistency_loss
@@ -319,6 +319,7 @@ def _dataset_defaults(dataset, train_ds, cfg_overrides):
     rec = dict(SYNTH_DEFAULTS) if dataset == 'synthmotion' else {}
     side = short_side(train_ds)
     if 'crop' not in cfg_overrides and side < 112: rec['crop'] = side
+    check_crop_fits(cfg_overrides.get('crop'), side)
     return {**rec, **cfg_overrides}
 
 def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out=None,
@@ -382,14 +383,17 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
 
 # %% ../nbs/07_pretrain.ipynb #85779b08
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
-           size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, **overrides):
-    "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table."
-    learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=None, device=device, n_frames=n_frames, size=size,
-                   num_workers=num_workers, stride=stride, seed=seed, epochs=None, overrides=overrides, out=Path(tempfile.mkdtemp(prefix='mfb-doctor-')), synth_preset=synth_preset, progress=False,
-                   frame_crop=frame_crop)
-    tp = ThroughputCallback()
-    n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
-    with learn.no_bar(), learn.no_logging(): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
+           size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, out=None, **overrides):
+    """Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table.
+    `out`: a folder that keeps the table (`doctor.csv`); without it, the run's temporary folder is removed."""
+    with tempfile.TemporaryDirectory(prefix='mfb-doctor-') as tmp:
+        if out is not None: Path(out).mkdir(parents=True, exist_ok=True)
+        learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=None, device=device, n_frames=n_frames,
+                       size=size, num_workers=num_workers, stride=stride, seed=seed, epochs=None, overrides=overrides,
+                       out=Path(out if out is not None else tmp), synth_preset=synth_preset, progress=False, frame_crop=frame_crop)
+        tp = ThroughputCallback()
+        n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
+        with learn.no_bar(), learn.no_logging(): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
     tab = tp.summary(skip)
     print(f"{dataset} · {arch} · {learn.cfg.method} · bs {bs} · {n_frames}×{learn.cfg.crop}² · {learn.dls.device} · "
           f"{tab.attrs['steps']} steps (after {skip} warm-up)")
@@ -399,4 +403,6 @@ def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8,
         need = bs * 1000 / max(tab.loc['total', 'ms/step'] - tab.loc['data', 'ms/step'], 1e-3)
         tab.attrs['decode_per_core'] = decode_rate(learn.dls.train.dataset)
         print(loader_advice(tab.attrs['decode_per_core'], need, num_workers, root))
+    if out is not None: tab.to_csv(Path(out)/'doctor.csv'); print(f"table saved to {Path(out)/'doctor.csv'}")
     return tab
+

@@ -184,3 +184,34 @@ def test_info_on_ucf101_with_an_unrelated_meta_csv(tmp_path, capsys):
     (u/'meta.csv').write_text('video,fps\nA/v_A_g01_c01.avi,25\n')
     assert main(['info', str(u)]) == 0
     assert 'UCF101' in capsys.readouterr().out
+
+# --- issue 25 §5: library misuse a notebook user makes ------------------------------------------------------------------
+def test_clip_values_checked():
+    "A forgotten /255, NaN or Inf pixels: refused by masks, augmentation and backbones, naming the range; float64 works."
+    from mac_fame_be.masks import mac_masks, fame_masks
+    from mac_fame_be.transforms import VideoAugment
+    from mac_fame_be.models import create_backbone
+    g = torch.Generator().manual_seed(0)
+    clip = torch.rand(2, 3, 8, 32, 32, generator=g)
+    net = create_backbone('tiny3d')
+    users = [('mac_masks', mac_masks), ('fame_masks', fame_masks), ('VideoAugment', VideoAugment(crop=16)), ('backbone', net)]
+    for name, f in users: f(clip)   # a clip in [0, 1] passes
+    for name, f in users:
+        with pytest.raises(ValueError, match=r'values span \[0\.?\d*, 25\d\]: expected floats in \[0, 1\]'): f(clip * 255)
+        for v in (float('nan'), float('inf')):
+            bad = clip.clone(); bad[1, 0, 3, 5, 5] = v
+            with pytest.raises(ValueError, match=r'1 NaN or Inf values'): f(bad)
+    assert net(clip.double()).shape == (2, net.num_features)   # float64 (from numpy): converted, not a dtype error
+
+def test_be_inter_needs_two_clips():
+    from mac_fame_be.augment import be_distract
+    x = torch.rand(1, 3, 4, 8, 8)
+    for v in ('inter', 'mixup', 'cutmix'):
+        with pytest.raises(ValueError, match=rf"be_variant='{v}'.*batch size 1"): be_distract(x, variant=v)
+    assert be_distract(x, variant='intra').shape == x.shape
+
+def test_augment_options_checked():
+    from mac_fame_be.transforms import VideoAugment, check_crop_fits
+    with pytest.raises(ValueError, match=r'scale must be a pair \(lo, hi\) of numbers, got \(0.5,\)'): VideoAugment(scale=(0.5,))
+    with pytest.raises(ValueError, match=r'crop=1000 is larger than the frames. short side \(32 pixels\)'): check_crop_fits(1000, 32)
+    check_crop_fits(32, 32)
