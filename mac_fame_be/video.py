@@ -44,20 +44,61 @@ def _rate(path, s):
     if not rate or rate <= 0: raise VideoError(f"{path}: the video stream has no frame rate")
     return rate
 
-def _count_packets(path, c, s):
-    "Frame count by demuxing only (no decode): one non-empty packet per frame."
-    try: return sum(1 for p in c.demux(s) if p.size > 0)
-    except _AV_ERRORS as e: raise VideoError(f"{path}: demux failed while counting frames ({e})") from e
-
 def video_info(path) -> VideoInfo:
-    "Frame count, frame rate, duration and size of the first video stream in `path`, from metadata (no decode)."
+    """Frame count, frame rate, duration and size of the first video stream in `path`, without decoding. The frame count is
+    the packets' (one demux, cached for `read_clip`): a header can be wrong (a truncated file, a badly muxed one) or absent."""
     c, s = _open(path)
     with c:
-        rate, n = _rate(path, s), s.frames
-        if not n: n = _count_packets(path, c, s)  # containers such as some AVI/WebM give no frame count
+        rate = _rate(path, s)
+        if s.time_base is None: raise VideoError(f"{path}: the video stream has no time base")
+        n = _index(path, s, rate, s.time_base).n
         w, h = s.codec_context.width, s.codec_context.height
     if n <= 0 or not w or not h: raise VideoError(f"{path}: no frames (n_frames={n}, size {w}x{h})")
     return VideoInfo(int(n), float(rate), n / float(rate), int(w), int(h))
+
+# %% ../nbs/00_video.ipynb #420d460c
+class _Index(NamedTuple):
+    "Where the frames of one file are, from one demux (no decode)."
+    n: int             # frames: one non-empty packet each
+    seq: bool          # True: frame k is the k-th frame the decoder returns (the packets carry no presentation times)
+    t0: int            # pts of frame 0 (seq=False)
+    table: list | None # the sorted pts when they are not t0 + k / rate (a variable frame rate), else None
+    keys: list         # frame indices of the keyframes
+    key_ts: dict       # seq=True: (pts, dts) of each keyframe packet -> its frame index
+
+def _to_index(ix, tb, rate):
+    "pts -> frame index (-1: a timestamp the index does not know)."
+    if ix.table is None: return lambda pts: int(round(float((pts - ix.t0) * tb * rate)))   # constant frame rate
+    pos = {p: k for k, p in enumerate(ix.table)}; return lambda pts: pos.get(pts, -1)     # variable: by rank
+
+def _scan(path, c, s, rate, tb, seq=False) -> _Index:
+    try: pk = [(p.pts, p.dts, bool(p.is_keyframe)) for p in c.demux(s) if p.size > 0]
+    except _AV_ERRORS as e: raise VideoError(f"{path}: demux failed ({e})") from e
+    if not pk: raise VideoError(f"{path}: no video packets")
+    pts = [p[0] for p in pk]
+    # AVI (and MPEG-PS, FLV...) may store decode times only: 'pts' rising in decode order while the codec reorders frames
+    fake = s.codec_context.has_b_frames and all(a < b for a, b in zip(pts, pts[1:])) if None not in pts else True
+    if seq or fake or len(set(pts)) < len(pts):
+        stamps = [p[:2] for p in pk]   # a keyframe is a seek target when its (pts, dts) is known and unique
+        n_of = Counter(stamps)
+        keys = [i for i, p in enumerate(pk) if p[2] and p[:2] != (None, None) and n_of[p[:2]] == 1]
+        return _Index(len(pk), True, 0, None, keys, {pk[i][:2]: i for i in keys})
+    table = np.sort(np.asarray(pts, dtype=np.int64)); t0 = int(table[0])
+    k = np.rint((table - t0) * float(tb * rate))
+    ix = _Index(len(pk), False, t0, None if np.array_equal(k, np.arange(len(k))) else table.tolist(), [], {})
+    to_index = _to_index(ix, tb, rate)
+    return ix._replace(keys=sorted({to_index(p[0]) for p in pk if p[2]}))
+
+_INDEX = {}   # (path, size, mtime) -> _Index: each process demuxes a file once, not at every clip
+
+def _index(path, s, rate, tb, seq=False) -> _Index:
+    "The cached `_Index` of `path` (`seq`: frames numbered by decode order); a fresh container demuxes (seeks after EOF can fail)."
+    st = Path(path).stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _INDEX or (seq and not _INDEX[key].seq):
+        with av.open(str(path)) as c2: _INDEX[key] = _scan(path, c2, c2.streams.video[0], rate, tb, seq)
+    if len(_INDEX) > 16384: _INDEX.pop(next(iter(_INDEX)))
+    return _INDEX[key]
 
 # %% ../nbs/00_video.ipynb #b5e4c65e
 def _as_uint8_thwc(frames):
@@ -128,50 +169,6 @@ def _check_indices(path, indices, n, header=0):
                                         f"the file holds {n} frames, its header says {header}")
         raise VideoError(f"{path}: frame index out of range: indices {idx[0]}..{idx[-1]}, video has {n} frames")
     return idx
-
-# %% ../nbs/00_video.ipynb #420d460c
-class _Index(NamedTuple):
-    "Where the frames of one file are, from one demux (no decode)."
-    n: int             # frames: one non-empty packet each
-    seq: bool          # True: frame k is the k-th frame the decoder returns (the packets carry no presentation times)
-    t0: int            # pts of frame 0 (seq=False)
-    table: list | None # the sorted pts when they are not t0 + k / rate (a variable frame rate), else None
-    keys: list         # frame indices of the keyframes
-    key_ts: dict       # seq=True: (pts, dts) of each keyframe packet -> its frame index
-
-def _to_index(ix, tb, rate):
-    "pts -> frame index (-1: a timestamp the index does not know)."
-    if ix.table is None: return lambda pts: int(round(float((pts - ix.t0) * tb * rate)))   # constant frame rate
-    pos = {p: k for k, p in enumerate(ix.table)}; return lambda pts: pos.get(pts, -1)     # variable: by rank
-
-def _scan(path, c, s, rate, tb, seq=False) -> _Index:
-    try: pk = [(p.pts, p.dts, bool(p.is_keyframe)) for p in c.demux(s) if p.size > 0]
-    except _AV_ERRORS as e: raise VideoError(f"{path}: demux failed ({e})") from e
-    if not pk: raise VideoError(f"{path}: no video packets")
-    pts = [p[0] for p in pk]
-    # AVI (and MPEG-PS, FLV...) may store decode times only: 'pts' rising in decode order while the codec reorders frames
-    fake = s.codec_context.has_b_frames and all(a < b for a, b in zip(pts, pts[1:])) if None not in pts else True
-    if seq or fake or len(set(pts)) < len(pts):
-        stamps = [p[:2] for p in pk]   # a keyframe is a seek target when its (pts, dts) is known and unique
-        n_of = Counter(stamps)
-        keys = [i for i, p in enumerate(pk) if p[2] and p[:2] != (None, None) and n_of[p[:2]] == 1]
-        return _Index(len(pk), True, 0, None, keys, {pk[i][:2]: i for i in keys})
-    table = np.sort(np.asarray(pts, dtype=np.int64)); t0 = int(table[0])
-    k = np.rint((table - t0) * float(tb * rate))
-    ix = _Index(len(pk), False, t0, None if np.array_equal(k, np.arange(len(k))) else table.tolist(), [], {})
-    to_index = _to_index(ix, tb, rate)
-    return ix._replace(keys=sorted({to_index(p[0]) for p in pk if p[2]}))
-
-_INDEX = {}   # (path, size, mtime) -> _Index: each process demuxes a file once, not at every clip
-
-def _index(path, s, rate, tb, seq=False) -> _Index:
-    "The cached `_Index` of `path` (`seq`: frames numbered by decode order); a fresh container demuxes (seeks after EOF can fail)."
-    st = Path(path).stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if key not in _INDEX or (seq and not _INDEX[key].seq):
-        with av.open(str(path)) as c2: _INDEX[key] = _scan(path, c2, c2.streams.video[0], rate, tb, seq)
-    if len(_INDEX) > 16384: _INDEX.pop(next(iter(_INDEX)))
-    return _INDEX[key]
 
 # %% ../nbs/00_video.ipynb #a1c0de21
 class _Untrusted(Exception): "The decoded frames' timestamps contradict the index: number frames by decode order instead."
