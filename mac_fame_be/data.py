@@ -7,7 +7,7 @@ __all__ = ['random_clip_indices', 'two_clip_indices', 'uniform_clip_indices', 'V
            'Kinetics400', 'InMemoryClips', 'LeaveOutFailed', 'collate_kept']
 
 # %% ../nbs/01_data.ipynb #ff32b499
-import csv, json, multiprocessing, re, warnings, torch
+import csv, io, json, multiprocessing, re, warnings, torch
 from pathlib import Path
 from fastcore.basics import patch
 from .video import VideoError, video_info, read_clip
@@ -166,9 +166,18 @@ def _need(path, what):
     if not path.is_file(): raise FileNotFoundError(f"{path}: missing {what}")
     return path
 
+def _text(file):
+    "The text of an annotation file, whatever tool saved it: UTF-8 with or without a BOM, UTF-16 with a BOM; else an error naming it."
+    b = Path(file).read_bytes()
+    enc = 'utf-16' if b[:2] in (b'\xff\xfe', b'\xfe\xff') else 'utf-8-sig'
+    try: return b.decode(enc)
+    except UnicodeDecodeError as e:
+        line = b[:e.start].count(b'\n') + 1
+        raise ValueError(f"{file}, line {line}: not UTF-8 text (byte {b[e.start]:#04x}): save the file as UTF-8") from None
+
 def _csv_rows(path):
-    "The rows of a CSV file as dicts; the file is closed once read."
-    with open(path, newline='') as f: return list(csv.DictReader(f))
+    "The rows of a CSV file as dicts (any line ending, a BOM ignored)."
+    return list(csv.DictReader(io.StringIO(_text(path), newline='')))
 
 def _label_of(classes, name, file, n=None):
     try: return classes.index(name)
@@ -177,7 +186,7 @@ def _label_of(classes, name, file, n=None):
 
 def _lines(file):
     "`(line number, text)` of the non-blank lines of a list file; an empty file is an error naming it."
-    lines = [(n, l.strip()) for n, l in enumerate(Path(file).read_text().splitlines(), 1) if l.strip()]
+    lines = [(n, l.strip()) for n, l in enumerate(_text(file).splitlines(), 1) if l.strip()]
     if not lines: raise ValueError(f"{file}: the file is empty (expected one entry a line)")
     return lines
 
@@ -193,7 +202,7 @@ def _inside(root, rel, file, n, allow_outside=False):
 
 def _json(file):
     "The JSON in `file`; invalid JSON is an error naming the file and line."
-    try: return json.loads(Path(file).read_text())
+    try: return json.loads(_text(file))
     except json.JSONDecodeError as e: raise ValueError(f"{file}, line {e.lineno}: invalid JSON ({e.msg})") from None
 
 def _warn_empty_classes(classes, items, file):

@@ -193,12 +193,12 @@ def _settings_guard(dst, settings, redo):
     dst.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(settings, indent=1))
 
 def _trusted(dst, done):
-    "The outputs that are complete: recorded as done by a run with these settings, same size, and they open with their frame count."
+    "The outputs that are complete: recorded as done by a run with these settings, of the recorded size, and they open."
     ok = set()
     for rel, d in done.items():
         p = dst/rel
         try:
-            if p.stat().st_size == d['bytes'] and video_info(p).n_frames == d['n_frames']: ok.add(rel)
+            if p.stat().st_size == d['bytes']: _open(p)[0].close(); ok.add(rel)   # a 0-byte or cut file has another size
         except (OSError, VideoError, KeyError, TypeError): pass
     return ok
 
@@ -235,6 +235,7 @@ def prepare_dataset(src, dst, short_side=128, gop=16, crf=23, workers=1, dataset
     if not src.is_dir(): raise NotADirectoryError(f"{src}: not a folder (expected a dataset folder)")
     if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
         raise ValueError(f"dst must be outside src, got src={src}, dst={dst}")
+    if dst.resolve() in src.resolve().parents: raise ValueError(f"dst must not contain src, got src={src}, dst={dst}")
     _check_settings(short_side, gop, crf, workers, preset, tune)
     layout = dataset.lower() if dataset else detect_layout(src)
     if layout not in (None, 'ucf101', 'hmdb51', 'diving48', 'k400'):

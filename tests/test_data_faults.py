@@ -215,3 +215,16 @@ def test_augment_options_checked():
     with pytest.raises(ValueError, match=r'scale must be a pair \(lo, hi\) of numbers, got \(0.5,\)'): VideoAugment(scale=(0.5,))
     with pytest.raises(ValueError, match=r'crop=1000 is larger than the frames. short side \(32 pixels\)'): check_crop_fits(1000, 32)
     check_crop_fits(32, 32)
+
+def test_list_files_whatever_tool_saved_them(tmp_path):
+    "A BOM, CRLF line endings, UTF-16 (Windows tools) read as they are; bytes that are not UTF-8 name the file and line."
+    from mac_fame_be.data import UCF101, Kinetics400
+    root = tmp_path/'ucf'; _ucf(root, ['A/v_A_g01_c01.avi 1'], classes='1 A\n')
+    for enc, text in [('utf-8-sig', '1 A\r\n'), ('utf-16', '1 A\n')]:
+        (root/'classInd.txt').write_bytes(text.encode(enc))
+        assert UCF101(root).classes == ['A'], enc
+    (root/'trainlist01.txt').write_bytes(b'A/v_A_g01_c01.avi 1\nA/caf\xe9.avi 1\n')   # Latin-1
+    with pytest.raises(ValueError, match=r'trainlist01.txt, line 2: not UTF-8 text'): UCF101(root)
+    k = tmp_path/'k'; k.mkdir(); (k/'train'/'a').mkdir(parents=True); (k/'train'/'a'/'aaa_000010_000020.mp4').write_bytes(b'x')
+    (k/'train.csv').write_bytes('label,youtube_id,time_start,time_end,split\r\na,aaa,10,20,train\r\n'.encode('utf-8-sig'))
+    assert Kinetics400(k).classes == ['a']
