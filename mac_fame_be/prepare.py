@@ -7,7 +7,7 @@ __all__ = ['VIDEO_EXTS', 'ANNOTATION_EXTS', 'REPORT', 'SETTINGS', 'DONE', 'PREPA
            'cfr_slots', 'prepare_video', 'detect_layout', 'prepare_dataset']
 
 # %% ../nbs/01b_prepare.ipynb #7539f8fc
-import json, os, shutil, time, multiprocessing
+import json, os, shutil, signal, time, multiprocessing
 from fractions import Fraction
 from pathlib import Path
 import av, numpy as np
@@ -250,7 +250,9 @@ def prepare_dataset(src, dst, short_side=128, gop=16, crf=23, workers=1, dataset
         jobs = [(p, dst/p.relative_to(src), str(p.relative_to(src)), kw) for p in files if p.suffix.lower() in VIDEO_EXTS]
         ok = _trusted(dst, _read_done(dst))
         todo, bad, warned, t = [j for j in jobs if j[2] not in ok], [], [], time.time()
-        with (multiprocessing.get_context().Pool(workers) if workers > 1 and len(todo) > 1 else _Inline()) as pool, \
+        pool = (multiprocessing.get_context().Pool(workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+                if workers > 1 and len(todo) > 1 else _Inline())   # Ctrl-C is the parent's: it terminates the workers
+        with pool, \
              open(dst/DONE, 'a') as log:
             it = pool.imap_unordered(_prepare_one, todo)
             if progress:
