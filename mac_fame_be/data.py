@@ -298,6 +298,7 @@ class Diving48(VideoClipDataset):
         if subset == 'train': _warn_empty_classes(classes, items, lst)
         super().__init__(items, classes=classes, **kw)
 
+# %% ../nbs/01_data.ipynb #ef2656f0
 def _k400_rows(csv_file):
     "Checked rows of a Kinetics CSV: `(line, label, youtube_id, start, end)`; a short row or a non-numeric time names file and line."
     out = []

@@ -384,13 +384,12 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
 # %% ../nbs/07_pretrain.ipynb #85779b08
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
            size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, out=None, **overrides):
-    """Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table.
-    `out`: a folder that keeps the table (`doctor.csv`); without it, the run's temporary folder is removed."""
-    with tempfile.TemporaryDirectory(prefix='mfb-doctor-') as tmp:
-        if out is not None: Path(out).mkdir(parents=True, exist_ok=True)
+    "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table (`out`: also in `out/doctor.csv`)."
+    with tempfile.TemporaryDirectory(prefix='mfb-doctor-') as tmp:   # removed after the run; `out` is kept
+        if out: Path(out).mkdir(parents=True, exist_ok=True)
         learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=None, device=device, n_frames=n_frames,
                        size=size, num_workers=num_workers, stride=stride, seed=seed, epochs=None, overrides=overrides,
-                       out=Path(out if out is not None else tmp), synth_preset=synth_preset, progress=False, frame_crop=frame_crop)
+                       out=Path(out or tmp), synth_preset=synth_preset, progress=False, frame_crop=frame_crop)
         tp = ThroughputCallback()
         n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
         with learn.no_bar(), learn.no_logging(): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
@@ -403,6 +402,6 @@ def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8,
         need = bs * 1000 / max(tab.loc['total', 'ms/step'] - tab.loc['data', 'ms/step'], 1e-3)
         tab.attrs['decode_per_core'] = decode_rate(learn.dls.train.dataset)
         print(loader_advice(tab.attrs['decode_per_core'], need, num_workers, root))
-    if out is not None: tab.to_csv(Path(out)/'doctor.csv'); print(f"table saved to {Path(out)/'doctor.csv'}")
+    if out: tab.to_csv(Path(out)/'doctor.csv'); print(f"table: {Path(out)/'doctor.csv'}")
     return tab
 
