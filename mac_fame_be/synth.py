@@ -176,8 +176,8 @@ def _generate(tmp, cfg, seed, num_workers, progress):
     n_workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
     bar = dict(total=len(jobs), desc='SynthMotion', enabled=progress)
     if n_workers > 1:   # every video depends on its job only: the result does not depend on the workers
-        from mac_fame_be.synth import _make_video as work   # by name: the workers import it (from a notebook, the exported copy)
-        ex = ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=_worker_init)
+        from mac_fame_be.synth import _make_video as work, _worker_init as init   # by name: the workers import them (from a notebook, the exported copies)
+        ex = ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=init)
         try: rows = list(progress_iter(ex.map(work, jobs, chunksize=4), **bar))
         except BaseException:   # Ctrl-C (once or twice), an error: stop the workers now, leave no process behind
             stop_pool(ex); raise
