@@ -175,6 +175,9 @@ def be_distract(clip, gamma=0.3, be_lam=None, frame_idx=None, variant='intra', g
     'mixup', 'cutmix'; the other clip of 'inter' / 'mixup' / 'cutmix' is `clip[perm]` (a derangement by default)."""
     check_clip(clip); _check_unit('gamma', gamma); _check_choice('variant', variant, _BE_VARIANTS)
     B, C, T, H, W = clip.shape
+    if variant in ('inter', 'mixup', 'cutmix') and perm is None and B < 2:
+        raise ValueError(f"be_variant={variant!r} mixes each clip with another clip of the batch: it needs a batch of at least 2 "
+                         f"clips, got batch size {B} (use a larger batch, or variant 'intra' or 'noise')")
     dev = clip.device
     if be_lam is None: be_lam = gamma * _rand(B, dev, generator)
     elif isinstance(be_lam, (int, float)):

@@ -87,7 +87,8 @@ def folder_info(root):
     from mac_fame_be.prepare import detect_layout   # the one rule, shared with `mfb prepare`
     found = detect_layout(root)
     names = dict(ucf101='UCF101', hmdb51='HMDB51', diving48='Diving48', k400='Kinetics')
-    layout = ('SynthMotion (UCF101 layout)' if found == 'ucf101' and (root/'meta.csv').exists()
+    meta = (root/'meta.csv').read_text(errors='replace').split('\n', 1)[0].split(',') if (root/'meta.csv').is_file() else []
+    layout = ('SynthMotion (UCF101 layout)' if found == 'ucf101' and {'split', 'bg_family', 'path'} <= set(meta)   # an unrelated meta.csv: UCF101
               else names[found] if found else 'unknown')
     return dict(root=str(root), layout=layout, videos=n)
 
@@ -138,8 +139,8 @@ def _common_train_args(p, out):
     p.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' ... (default: cuda when available)")
     p.add_argument('--frames', type=number(int, 1), default=None, dest='n_frames', help='frames per clip (default: 16)')
     p.add_argument('--size', type=number(int, 1), default=None, help='short side the videos are decoded at')
-    p.add_argument('--frame-crop', type=number(int, 1), default=None, dest='frame_crop',
-                   help='centre-crop every frame to this square after the short-side resize (videos of mixed aspect ratios)')
+    p.add_argument('--frame-crop', type=number(int, 0), default=None, dest='frame_crop',
+                   help='the centre square every frame is cropped to after the short-side resize (default: the short side; 0: whole frames)')
     p.add_argument('--workers', type=number(int, 0), default=None, dest='num_workers', help='data loader worker processes')
     p.add_argument('--seed', type=number(int, 0), default=None, help='random seed of the run: data order, views, initialisation (default: 0)')
     p.add_argument('--out', default=out, help='output folder for checkpoints and the CSV log (default: %(default)s)')
@@ -222,7 +223,7 @@ subcommand('linear', 'train a linear probe on the frozen (pretrained) backbone')
 def _doctor(args):
     from mac_fame_be.pretrain import doctor
     kw = _train_kwargs(args, tuple(k for k in _TRAIN_KEYS if k not in ('epochs', 'lr', 'out')))
-    return doctor(method=args.method, steps=args.steps, **kw)
+    return doctor(method=args.method, steps=args.steps, out=args.out, **kw)   # --out keeps the table (doctor.csv)
 
 def _doctor_args(p):
     _common_train_args(p, None)
@@ -262,7 +263,7 @@ def _prepare(args):
     src = Path(args.src)
     if not src.is_dir(): raise CLIError(f"no such dataset folder: '{src}'")
     r = prepare_dataset(src, args.dst, short_side=args.short_side or None, gop=args.gop, crf=args.crf, workers=args.workers,
-                        dataset=args.dataset)
+                        dataset=args.dataset, redo=args.redo)
     print(f"layout: {r['layout'] or 'not recognised (videos and annotation files copied as found)'}; "
           f"then use --root {args.dst}" + (f" --dataset {r['layout']}" if r['layout'] else ''))
     return r
@@ -270,11 +271,12 @@ def _prepare(args):
 def _prepare_args(p):
     p.add_argument('src', help='the dataset folder')
     p.add_argument('dst', help='the prepared copy (an interrupted run resumes)')
-    p.add_argument('--short-side', type=int, default=128, help='short side in pixels, never upscaled; 0 keeps the size (default: %(default)s)')
-    p.add_argument('--gop', type=int, default=16, help='a keyframe every GOP frames (default: %(default)s)')
-    p.add_argument('--crf', type=int, default=23, help='x264 quality: lower is better and bigger (default: %(default)s)')
-    p.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='processes (default: the CPU count, %(default)s)')
+    p.add_argument('--short-side', type=number(int, 0), default=128, help='short side in pixels, never upscaled; 0 keeps the size (default: %(default)s)')
+    p.add_argument('--gop', type=number(int, 1), default=16, help='a keyframe every GOP frames (default: %(default)s)')
+    p.add_argument('--crf', type=number(int, 0), default=23, help='x264 quality: lower is better and bigger (default: %(default)s)')
+    p.add_argument('--workers', type=number(int, 1), default=os.cpu_count() or 1, help='processes (default: the CPU count, %(default)s)')
     p.add_argument('--dataset', default=None, choices=['ucf101', 'hmdb51', 'diving48', 'k400'], help='the layout (default: detected)')
+    p.add_argument('--redo', action='store_true', help='make the whole copy again (a copy made with other settings is refused otherwise)')
 _prepare.add_args = _prepare_args
 subcommand('prepare', 're-encode a dataset for fast loading (short side 128, a keyframe every 16 frames, same frames and splits)')(_prepare);
 

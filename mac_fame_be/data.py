@@ -8,7 +8,7 @@ __all__ = ['CLIP_MODES', 'random_clip_indices', 'two_clip_indices', 'uniform_cli
            'LeaveOutFailed', 'collate_kept']
 
 # %% ../nbs/01_data.ipynb #ff32b499
-import csv, json, multiprocessing, re, warnings, torch
+import csv, io, json, multiprocessing, re, warnings, torch
 from pathlib import Path
 from fastcore.basics import patch
 from .video import VideoError, video_info, read_clip
@@ -109,15 +109,27 @@ def _read(path, idx, size, frame_crop=None):
         x = x[:, top:top + frame_crop, left:left + frame_crop]
     return x[inv.view(idx.shape)].movedim(-1, -4)  # C×T×H×W (or N×C×T×H×W)
 
-def _check_frame_crop(size, frame_crop):
-    "The decode size for `frame_crop` (short side = crop when `size` is None); a crop larger than `size` is refused."
-    if frame_crop is None: return size
-    if not isinstance(frame_crop, int) or isinstance(frame_crop, bool) or frame_crop < 1:
-        raise ValueError(f"frame_crop must be a positive int (the side of the square crop), got {frame_crop!r}")
-    if size is None: return frame_crop
+def _first_short_side(items, tries=10):
+    "The short side of the first of `items` that opens (metadata only), or None."
+    for p, _ in items[:tries]:
+        try: info = video_info(p)
+        except VideoError: continue
+        return min(info.width, info.height)
+    return None
+
+def _check_frame_crop(size, frame_crop, items=()):
+    """`(decode size, crop side)`: the short side resized to `size`, then a centre square of side `frame_crop` (by default
+    `size`; with no `size` either, the short side of the first video), as video pipelines do, so that videos of several
+    aspect ratios batch together. `frame_crop=0` keeps whole frames (crop side 0); a crop larger than `size` is refused."""
+    if frame_crop is None:
+        if size is None: size = _first_short_side(items)
+        return size, (size if isinstance(size, int) else 0)   # (h, w) sizes are one shape already: no crop
+    if not isinstance(frame_crop, int) or isinstance(frame_crop, bool) or frame_crop < 0:
+        raise ValueError(f"frame_crop must be a positive int (the side of the square crop) or 0 (whole frames), got {frame_crop!r}")
+    if frame_crop == 0 or size is None: return (size if frame_crop == 0 else frame_crop), frame_crop
     if frame_crop > (size if isinstance(size, int) else min(size)):
         raise ValueError(f"frame_crop must be at most the short side size={size}, got frame_crop={frame_crop}")
-    return size
+    return size, frame_crop
 
 def _drop_missing(items, on_missing):
     "Items whose file exists; missing files raise a `FileNotFoundError` (`on_missing='raise'`) or are left out with a warning."
@@ -149,7 +161,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
         if not self.items: raise ValueError("items is empty: expected a list of (path, label)")
         self.items, self.missing = _drop_missing(self.items, on_missing)   # found now, not mid-epoch
         if not self.items: raise ValueError(f"none of the {len(self.missing)} videos listed exists")
-        size = _check_frame_crop(size, frame_crop)
+        size, frame_crop = _check_frame_crop(size, frame_crop, self.items)
         self.n_frames, self.stride, self.size, self.mode, self.n_clips = n_frames, stride, size, mode, n_clips
         self.frame_crop, self.on_missing = frame_crop, on_missing
         self.return_index, self.on_error, self.max_retries = return_index, on_error, max_retries
@@ -205,9 +217,18 @@ def _need(path, what):
     if not path.is_file(): raise FileNotFoundError(f"{path}: missing {what}")
     return path
 
+def _text(file):
+    "The text of an annotation file, whatever tool saved it: UTF-8 with or without a BOM, UTF-16 with a BOM; else an error naming it."
+    b = Path(file).read_bytes()
+    enc = 'utf-16' if b[:2] in (b'\xff\xfe', b'\xfe\xff') else 'utf-8-sig'
+    try: return b.decode(enc)
+    except UnicodeDecodeError as e:
+        line = b[:e.start].count(b'\n') + 1
+        raise ValueError(f"{file}, line {line}: not UTF-8 text (byte {b[e.start]:#04x}): save the file as UTF-8") from None
+
 def _csv_rows(path):
-    "The rows of a CSV file as dicts; the file is closed once read."
-    with open(path, newline='') as f: return list(csv.DictReader(f))
+    "The rows of a CSV file as dicts (any line ending, a BOM ignored)."
+    return list(csv.DictReader(io.StringIO(_text(path), newline='')))
 
 def _label_of(classes, name, file, n=None):
     try: return classes.index(name)
@@ -216,9 +237,31 @@ def _label_of(classes, name, file, n=None):
 
 def _lines(file):
     "`(line number, text)` of the non-blank lines of a list file; an empty file is an error naming it."
-    lines = [(n, l.strip()) for n, l in enumerate(Path(file).read_text().splitlines(), 1) if l.strip()]
+    lines = [(n, l.strip()) for n, l in enumerate(_text(file).splitlines(), 1) if l.strip()]
     if not lines: raise ValueError(f"{file}: the file is empty (expected one entry a line)")
     return lines
+
+def _inside(root, rel, file, n, allow_outside=False):
+    "`root/rel`; refused when it resolves outside `root` (`../`, an absolute path, a symbolic link out), naming file and line."
+    p = Path(root)/rel
+    if allow_outside: return p
+    r, top = p.resolve(), Path(root).resolve()
+    if top not in r.parents:
+        raise ValueError(f"{file}, line {n}: {str(rel)!r} resolves outside the dataset root {root} (to {r}); "
+                         "pass allow_outside=True to read videos outside the root")
+    return p
+
+def _json(file):
+    "The JSON in `file`; invalid JSON is an error naming the file and line."
+    try: return json.loads(_text(file))
+    except json.JSONDecodeError as e: raise ValueError(f"{file}, line {e.lineno}: invalid JSON ({e.msg})") from None
+
+def _warn_empty_classes(classes, items, file):
+    "Warn about classes with no training video (a model cannot learn them), naming the list file."
+    seen = {l for _, l in items}
+    empty = [c for k, c in enumerate(classes) if k not in seen]
+    if empty: warnings.warn(f"{file}: {len(empty)} of the {len(classes)} classes have no training video: "
+                            f"{', '.join(map(repr, empty[:5]))}{' ...' if len(empty) > 5 else ''}")
 
 def _int(tok, file, n, what):
     try: return int(tok)
@@ -248,7 +291,7 @@ def _class_index(file):
 # %% ../nbs/01_data.ipynb #8410c4cb
 class UCF101(VideoClipDataset):
     "UCF101 layout: `classInd.txt` (1-based `index Class`), `{subset}list0{split}.txt` with lines `Class/video.avi [label]`."
-    def __init__(self, root, split=1, subset='train', list_dir=None, **kw):
+    def __init__(self, root, split=1, subset='train', list_dir=None, allow_outside=False, **kw):
         root = Path(root)
         list_dir = Path(list_dir) if list_dir else (root if (root/'classInd.txt').exists() else root/'ucfTrainTestlist')
         classes = _class_index(_need(list_dir/'classInd.txt', 'class index (lines "1 ClassName")'))
@@ -263,12 +306,13 @@ class UCF101(VideoClipDataset):
                 if not 0 <= l < len(classes): raise ValueError(f"{lst}, line {n}: label {lab} out of range 1..{len(classes)} for {rel}")
                 if folders.get(folder.lower(), l) != l:   # a label that disagrees with the class folder: shifted labels
                     raise ValueError(f"{lst}, line {n}: label {lab} is class {classes[l]!r}, but the video is in folder {folder!r}")
-            items.append((root/rel, l))
+            items.append((_inside(root, rel, lst, n, allow_outside), l))
+        if subset == 'train': _warn_empty_classes(classes, items, lst)
         super().__init__(items, classes=classes, **kw)
 
 class HMDB51(VideoClipDataset):
     "HMDB51 layout: videos `root/<class>/<video>.avi`, split files `<class>_test_split<k>.txt` with `video.avi 1|2|0`."
-    def __init__(self, root, split=1, subset='train', split_dir=None, **kw):
+    def __init__(self, root, split=1, subset='train', split_dir=None, allow_outside=False, **kw):
         root = Path(root)
         split_dir = Path(split_dir) if split_dir else (root/'testTrainMulti_7030_splits' if (root/'testTrainMulti_7030_splits').exists() else root)
         if subset not in ('train', 'test'): raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
@@ -280,39 +324,58 @@ class HMDB51(VideoClipDataset):
             for n, line in _lines(f):
                 name, tag = _path_label(line)
                 if tag not in ('0', '1', '2'): raise ValueError(f"{f}, line {n}: expected 'video.avi 0|1|2', got {line!r}")
-                if tag == want: items.append((root/classes[l]/name, l))
+                if tag == want: items.append((_inside(root, Path(classes[l])/name, f, n, allow_outside), l))
         if not items: raise ValueError(f"{split_dir}: no video tagged {want} ({subset}) in the *_test_split{split}.txt files")
         super().__init__(items, classes=classes, **kw)
 
 # %% ../nbs/01_data.ipynb #ef2656ee
 class Diving48(VideoClipDataset):
     "Diving48 V2 layout: `Diving48_V2_{subset}.json` ({vid_name, label, start_frame, end_frame}), `Diving48_vocab.json`, videos `rgb/<vid_name>.mp4`."
-    def __init__(self, root, subset='train', video_dir='rgb', **kw):
+    def __init__(self, root, subset='train', video_dir='rgb', allow_outside=False, **kw):
         root = Path(root)
-        vocab = json.loads(_need(root/'Diving48_vocab.json', 'vocabulary').read_text())
+        vocab, vf = _json(_need(root/'Diving48_vocab.json', 'vocabulary')), root/'Diving48_vocab.json'
+        if not isinstance(vocab, list) or not vocab: raise ValueError(f"{vf}: expected a list of class names, got {type(vocab).__name__}")
         classes = ['_'.join(v) if isinstance(v, list) else str(v) for v in vocab]
         lst = _need(root/f'Diving48_V2_{subset}.json', f'{subset} list')
-        items = []
-        for n, r in enumerate(json.loads(lst.read_text())):
-            if not isinstance(r['label'], int): raise ValueError(f"{lst}, entry {n}: label must be an integer, got {r['label']!r}")
-            if not 0 <= r['label'] < len(classes): raise ValueError(f"{lst}: label {r['label']} out of range 0..{len(classes)-1} for {r['vid_name']}")
-            items.append((root/video_dir/f"{r['vid_name']}.mp4", int(r['label'])))
+        rows, items = _json(lst), []
+        if not isinstance(rows, list): raise ValueError(f"{lst}: expected a list of entries, got {type(rows).__name__}")
+        for n, r in enumerate(rows):
+            where = f"{lst}, entry {n} (from 0)"
+            if not isinstance(r, dict) or not {'vid_name', 'label'} <= set(r):
+                raise ValueError(f"{where}: expected an object with 'vid_name' and 'label', got {json.dumps(r)[:80]}")
+            if not isinstance(r['label'], int) or isinstance(r['label'], bool): raise ValueError(f"{where}: label must be an integer, got {r['label']!r}")
+            if not 0 <= r['label'] < len(classes): raise ValueError(f"{where}: label {r['label']} out of range 0..{len(classes)-1} for {r['vid_name']}")
+            items.append((_inside(root, Path(video_dir)/f"{r['vid_name']}.mp4", lst, f"entry {n}", allow_outside), int(r['label'])))
+        if subset == 'train': _warn_empty_classes(classes, items, lst)
         super().__init__(items, classes=classes, **kw)
+
+# %% ../nbs/01_data.ipynb #ef2656f0
+def _k400_rows(csv_file):
+    "Checked rows of a Kinetics CSV: `(line, label, youtube_id, start, end)`; a short row or a non-numeric time names file and line."
+    out = []
+    for n, r in enumerate(_csv_rows(csv_file), 2):
+        if any(r.get(k) in (None, '') for k in ('label', 'youtube_id', 'time_start', 'time_end')):
+            raise ValueError(f"{csv_file}, line {n}: expected label,youtube_id,time_start,time_end, got {','.join(v for v in r.values() if isinstance(v, str))!r}")
+        try: t = [int(float(r[k])) for k in ('time_start', 'time_end')]
+        except ValueError: raise ValueError(f"{csv_file}, line {n}: time_start and time_end must be numbers, got {r['time_start']!r}, {r['time_end']!r}") from None
+        out.append((n, r['label'].strip(), r['youtube_id'].strip(), *t))   # 'abseiling ' is class 'abseiling'
+    return out
 
 class Kinetics400(VideoClipDataset):
     "Kinetics-400 layout: CSV `label,youtube_id,time_start,time_end,split`; videos `<subset>/<label>/<id>_<start:06d>_<end:06d>.mp4`."
-    def __init__(self, root, subset='train', csv_file=None, video_dir=None, classes=None, **kw):
+    def __init__(self, root, subset='train', csv_file=None, video_dir=None, classes=None, allow_outside=False, **kw):
         root = Path(root)
         csv_file = Path(csv_file) if csv_file else next((p for p in [root/'annotations'/f'{subset}.csv', root/f'{subset}.csv'] if p.exists()), root/f'{subset}.csv')
         rows = _csv_rows(_need(csv_file, f'{subset} annotation CSV'))
         if not rows: raise ValueError(f"{csv_file}: no videos listed (an empty CSV)")
         if rows and not {'label', 'youtube_id', 'time_start', 'time_end'} <= set(rows[0]):
             raise ValueError(f"{csv_file}: expected columns label,youtube_id,time_start,time_end,split, got {list(rows[0])}")
+        rows = _k400_rows(csv_file)
         train_csv = next((p for p in [root/'annotations'/'train.csv', root/'train.csv'] if p.exists()), csv_file)
-        classes = list(classes) if classes is not None else sorted({r['label'] for r in _csv_rows(train_csv)})
-        vdir = root/(video_dir or subset)
-        items = [(vdir/r['label']/f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}.mp4",
-                  _label_of(classes, r['label'], csv_file, n + 2)) for n, r in enumerate(rows)]
+        classes = list(classes) if classes is not None else sorted({r[1] for r in _k400_rows(train_csv)})
+        vdir = Path(video_dir or subset)
+        items = [(_inside(root, vdir/lab/f"{yt}_{a:06d}_{b:06d}.mp4", csv_file, n, allow_outside), _label_of(classes, lab, csv_file, n))
+                 for n, lab, yt, a, b in rows]
         kw.setdefault('on_missing', 'skip')   # Kinetics downloads are never complete: missing videos are left out, with a warning
         super().__init__(items, classes=classes, **kw)
 

@@ -167,7 +167,7 @@ def _run_learner(kind, r):
     bs = fit_bs(r.bs, len(train_ds), r.dataset)
     if r.dataset == 'synthmotion':
         for k, v in FINETUNE_SYNTH_DEFAULTS.items(): kw.setdefault(k, v)
-    kw.setdefault('crop', fit_crop(train_ds))
+    kw['crop'] = fit_crop(train_ds, kw.get('crop'))   # a crop given is checked against the frames
     if r.epochs is not None: kw['epochs'] = r.epochs
     if r.lr is not None: kw['lr'] = r.lr
     if kind == 'finetune' and r.dataset == 'ucf101': kw.setdefault('dropout', 0.7)
@@ -229,7 +229,7 @@ def run_linear(dataset='synthmotion', root=None, arch=None, checkpoint=None, epo
               test_subset=test_subset, n_clips=n_clips, resume=resume, progress=progress, synth_preset=synth_preset,
                 overwrite=overwrite, logger=logger, command=command, kw=kw)
 
-# %% ../nbs/08_finetune.ipynb #0abb882a
+# %% ../nbs/08_finetune.ipynb #56e7252e
 def classifier_from_checkpoint(path):
     "The finetuned network (`VideoClassifier`: backbone, dropout, linear) stored in the finetuning checkpoint `path`, in eval mode."
     sd = read_checkpoint(path)['model']

@@ -20,6 +20,7 @@ from torchvision.models.video.resnet import VideoResNet, BasicBlock, Conv2Plus1D
 
 # %% ../nbs/05_models.ipynb #a050129e
 from .transforms import KINETICS_MEAN, KINETICS_STD   # one home: the clip augmentation chapter
+from .background import check_values
 
 class ClipNormalize(nn.Module):
     "Normalise a `B×C×T×H×W` clip in [0,1] per channel: `(x - mean) / std`."
@@ -51,6 +52,7 @@ class VideoBackbone(nn.Module):
         if x.ndim != 5: raise ValueError(f"expected a clip batch B×C×T×H×W, got shape {tuple(x.shape)}")
         if not x.is_floating_point(): raise ValueError(f"expected a float clip batch in [0, 1], got dtype {x.dtype}: convert uint8 clips (dataset items) with "
                              "x.float() / 255 (loaders.ClipToFloat does it for DataLoader batches)")
+        check_values(x, 'the clip batch', lo=-8., hi=8.)   # NaN, Inf, 0..255 (one reduction; BE's noise view stays inside)
         T, H, W = x.shape[-3:]
         t, h, w = self.min_input
         if T < t or H < h or W < w:
@@ -58,6 +60,8 @@ class VideoBackbone(nn.Module):
     def forward_features(self, x):
         "Feature map `B×D×T'×H'×W'` of a clip batch `B×C×T×H×W` in [0,1]."
         self.check_input(x)
+        p = next(self.parameters(), None)
+        if p is not None and x.dtype != p.dtype and not torch.is_autocast_enabled(): x = x.to(p.dtype)   # float64 (numpy) input
         return self._features(self.norm(x))
     def forward(self, x):
         "Pooled features `B×D`."

@@ -240,7 +240,7 @@ SYNTH_DEFAULTS = dict(flip_p=0.5 if SYNTH_FLIP_OK else 0., blur_p=0.0, scale=(0.
 def _dataset_defaults(dataset, train_ds, cfg_overrides):
     "Dataset-dependent defaults (`SYNTH_DEFAULTS`; crop no larger than the frames: `fit_crop`) under the explicit overrides."
     rec = dict(SYNTH_DEFAULTS) if dataset == 'synthmotion' else {}
-    if 'crop' not in cfg_overrides: rec['crop'] = fit_crop(train_ds)
+    rec['crop'] = fit_crop(train_ds, cfg_overrides.get('crop'))   # a crop given is checked against the frames
     return {**rec, **cfg_overrides}
 
 def _setup(*, dataset, root, arch, method, bs, lr, device, n_frames, size, num_workers, stride, seed, epochs, overrides, out=None,
@@ -290,14 +290,16 @@ def run_pretrain(dataset='synthmotion', root=None, arch='tiny3d', method='moco',
 
 # %% ../nbs/07_pretrain.ipynb #85779b08
 def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8, steps=10, device=None, n_frames=16,
-           size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, **overrides):
-    "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table."
-    learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=None, device=device, n_frames=n_frames, size=size,
-                   num_workers=num_workers, stride=stride, seed=seed, epochs=None, overrides=overrides, out=Path(tempfile.mkdtemp(prefix='mfb-doctor-')), synth_preset=synth_preset, progress=False,
-                   frame_crop=frame_crop)
-    tp = ThroughputCallback()
-    n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
-    with quietly(learn): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
+           size=None, num_workers=0, stride=1, seed=0, skip=1, synth_preset='default', frame_crop=None, out=None, **overrides):
+    "Run `steps` pretraining steps and print where the time goes (`ThroughputCallback.summary`); returns the table (`out`: also in `out/doctor.csv`)."
+    with tempfile.TemporaryDirectory(prefix='mfb-doctor-') as tmp:   # removed after the run; `out` is kept
+        if out: Path(out).mkdir(parents=True, exist_ok=True)
+        learn = _setup(dataset=dataset, root=root, arch=arch, method=method, bs=bs, lr=None, device=device, n_frames=n_frames,
+                       size=size, num_workers=num_workers, stride=stride, seed=seed, epochs=None, overrides=overrides,
+                       out=Path(out or tmp), synth_preset=synth_preset, progress=False, frame_crop=frame_crop)
+        tp = ThroughputCallback()
+        n_epoch = max(1, math.ceil((steps + skip) / len(learn.dls.train)))
+        with quietly(learn): learn.fit(n_epoch, cbs=[tp, StopAfter(steps + skip)])
     tab = tp.summary(skip)
     print(f"{dataset} · {arch} · {learn.cfg.method} · bs {bs} · {n_frames}×{learn.cfg.crop}² · {learn.dls.device} · "
           f"{tab.attrs['steps']} steps (after {skip} warm-up)")
@@ -307,4 +309,6 @@ def doctor(dataset='synthmotion', root=None, arch='tiny3d', method='moco', bs=8,
         need = bs * 1000 / max(tab.loc['total', 'ms/step'] - tab.loc['data', 'ms/step'], 1e-3)
         tab.attrs['decode_per_core'] = decode_rate(learn.dls.train.dataset)
         print(loader_advice(tab.attrs['decode_per_core'], need, num_workers, root))
+    if out: tab.to_csv(Path(out)/'doctor.csv'); print(f"table: {Path(out)/'doctor.csv'}")
     return tab
+

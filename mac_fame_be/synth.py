@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['SYNTH_VERSION', 'META_FIELDS', 'pool_context', 'interactive', 'progress_iter', 'save_fg_mask', 'load_fg_mask',
-           'make_synthmotion', 'check_synthmotion', 'read_synth_meta', 'synth_summary', 'synth_pairing']
+           'make_synthmotion', 'deferred_interrupts', 'stop_pool', 'check_synthmotion', 'read_synth_meta',
+           'synth_summary', 'synth_pairing']
 
 # %% ../nbs/01a_synth.ipynb #868e1c6f
-import contextlib, csv, glob, hashlib, json, math, os, shutil, sys, tempfile, warnings
+import contextlib, csv, glob, hashlib, json, math, os, shutil, signal, sys, tempfile, threading, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -131,8 +132,35 @@ def make_synthmotion(out, seed=0, preset='default', num_workers=None, progress=T
             text = json.dumps(dict(record, files=_manifest(tmp)), sort_keys=True, indent=1)
             (tmp / 'config.json').write_text(text)   # written last, with the manifest a reuse checks
             tmp.rename(root)                          # one atomic rename: `root` is complete or absent
-        finally: shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            with deferred_interrupts(): shutil.rmtree(tmp, ignore_errors=True)   # a second Ctrl-C cannot cut the cleanup short
     return root
+
+# %% ../nbs/01a_synth.ipynb #5a1c7e00
+def _worker_init():
+    "A worker: one torch thread; Ctrl-C is the parent's to handle (it stops the workers), not a traceback per worker."
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    "Hold SIGINT (Ctrl-C) back while the block runs (POSIX, main thread); it is delivered when the block ends."
+    ok = hasattr(signal, 'pthread_sigmask') and threading.current_thread() is threading.main_thread()
+    if ok: old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try: yield
+    finally:
+        if ok: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+def stop_pool(ex, timeout=30):
+    """Stop a `ProcessPoolExecutor` soon, Ctrl-C held back meanwhile: drop what is queued, let the workers finish the
+    chunk in hand (seconds), then make sure none is left (terminated after `timeout` s)."""
+    with deferred_interrupts():
+        procs = list((getattr(ex, '_processes', None) or {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            p.join(timeout)
+            if p.is_alive(): p.kill(); p.join(timeout)
+
 
 # %% ../nbs/01a_synth.ipynb #5a1c7e01
 def _generate(tmp, cfg, seed, num_workers, progress):
@@ -146,9 +174,12 @@ def _generate(tmp, cfg, seed, num_workers, progress):
     n_workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
     bar = dict(total=len(jobs), desc='SynthMotion', enabled=progress)
     if n_workers > 1:   # every video depends on its job only: the result does not depend on the workers
-        from mac_fame_be.synth import _make_video as work   # by name: the workers import it (from a notebook, the exported copy)
-        with ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=torch.set_num_threads, initargs=(1,)) as ex:
-            rows = list(progress_iter(ex.map(work, jobs, chunksize=16), **bar))
+        from mac_fame_be.synth import _make_video as work, _worker_init as init   # by name: the workers import them (from a notebook, the exported copies)
+        ex = ProcessPoolExecutor(n_workers, mp_context=pool_context(), initializer=init)
+        try: rows = list(progress_iter(ex.map(work, jobs, chunksize=4), **bar))
+        except BaseException:   # Ctrl-C (once or twice), an error: stop the workers now, leave no process behind
+            stop_pool(ex); raise
+        ex.shutdown()
     else: rows = [_make_video(j) for j in progress_iter(jobs, **bar)]
     (tmp / 'classInd.txt').write_text(''.join(f"{i + 1} {c}\n" for i, c in enumerate(cfg.classes)))
     for split in SPLITS:   # UCF101 list files: `path label`, 1-based labels

@@ -22,6 +22,7 @@ from fastai.torch_core import num_distrib, rank_distrib, to_device
 
 from .synth import interactive
 from .steps import unwrap
+from .transforms import check_crop_fits
 
 
 # %% ../nbs/06a_train.ipynb #302901c3
@@ -267,8 +268,11 @@ def fit_bs(bs, n, dataset):
     return bs
 
 def fit_crop(ds, crop=None, default=112):
-    "The crop of a run on `ds`: `crop` when given, else `default` (the papers' 112) or the frames' short side when smaller."
-    return crop if crop is not None else min(default, short_side(ds))
+    """The crop of a run on `ds`: `crop` when given (refused when larger than the frames' short side: every clip would be
+    upscaled, `transforms.check_crop_fits`), else `default` (the papers' 112) or the frames' short side when smaller."""
+    side = short_side(ds)
+    check_crop_fits(crop, side)
+    return crop if crop is not None else min(default, side)
 
 # %% ../nbs/06a_train.ipynb #0d30697b
 def versions():

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['KINETICS_MEAN', 'KINETICS_STD', 'rrc_boxes', 'interp_matrix', 'blur_matrix', 'rowcol', 'VideoAugment',
-           'probe_augment', 'center_crop']
+           'check_crop_fits', 'probe_augment', 'center_crop']
 
 # %% ../nbs/03a_transforms.ipynb #3a0c01b1
 import math
@@ -35,6 +35,9 @@ KINETICS_STD = (0.22803, 0.22145, 0.216989)
 # %% ../nbs/03a_transforms.ipynb #a063dc11
 def rrc_boxes(n, H, W, scale=(0.2, 1.), ratio=(3/4, 4/3), device=None, generator=None, tries=10):
     "`n` RandomResizedCrop boxes `n×4` (x0, y0, x1, y1), inclusive pixel corners in an `H×W` frame."
+    for name, v in (('scale', scale), ('ratio', ratio)):
+        if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in v)):
+            raise ValueError(f"{name} must be a pair (lo, hi) of numbers, got {v!r}")
     if not (0 < scale[0] <= scale[1] <= 1): raise ValueError(f"scale must satisfy 0 < lo <= hi <= 1, got {scale}")
     if not (0 < ratio[0] <= ratio[1]): raise ValueError(f"ratio must satisfy 0 < lo <= hi, got {ratio}")
     u = _rand((n, tries, 4), device, generator)
@@ -138,7 +141,7 @@ class VideoAugment(nn.Module):
 @patch
 def spatial(self: VideoAugment, clip, params):
     "The crop and flip of drawn `params` on `clip` `B×C×T×H×W` → `B×C×T×crop×crop`."
-    check_clip(clip)
+    check_clip(clip, values=False)   # the values are checked once, where the clip comes in (`forward`, `staged`)
     H, W = clip.shape[-2:]
     x0, y0, x1, y1 = params['boxes'].to(clip.dtype).unbind(-1)
     flip = params['flip']
@@ -154,7 +157,7 @@ def apply(self: VideoAugment, clip, params):
 @patch
 def photometric(self: VideoAugment, x, params):
     "The colour jitter, grayscale and blur of drawn `params` on the cropped clip `x` (a new tensor)."
-    check_clip(x)
+    check_clip(x, values=False)
     x = x.clone()
     _, C, T, h, w = x.shape
     def on(key, fn):                       # run `fn` on the clips whose flag `key` is set
@@ -179,6 +182,7 @@ def photometric(self: VideoAugment, x, params):
 def staged(self: VideoAugment, clip, fn=None):
     "`(clip, extra)`: the augmentation with `fn` (clip → `(clip, extra)`) between its spatial (crop, flip) and colour stages."
     if fn is None: return self(clip), None
+    check_clip(clip)
     B, _, _, H, W = clip.shape
     p = self.draw_params(B, H, W, clip.device)
     x, extra = fn(self.spatial(clip, p))
@@ -189,6 +193,13 @@ def staged(self: VideoAugment, clip, fn=None):
     return self.photometric(self.spatial(x, same), p), extra
 
 # %% ../nbs/03a_transforms.ipynb #18989a38
+def check_crop_fits(crop, side):
+    "Raise a `ValueError` when the output `crop` is larger than the frames' short side `side` (every clip would be upscaled)."
+    c = max(crop) if isinstance(crop, (tuple, list)) else crop
+    if isinstance(c, (int, float)) and side and c > side:
+        raise ValueError(f"crop={crop} is larger than the frames' short side ({side} pixels): every clip would be upscaled; "
+                         f"use crop <= {side} (--set crop={side}) or decode larger frames (--size)")
+
 def probe_augment(crop=112, scale=(0.2, 1.), flip_p=0.5):
     "The simpler linear-probe augmentation: RandomResizedCrop and horizontal flip only."
     return VideoAugment(crop=crop, scale=scale, jitter_p=0., gray_p=0., flip_p=flip_p, blur_p=0.)

@@ -291,3 +291,18 @@ def test_torn_results_line(synth_root, tmp_path, capsys):
     assert list(read_results(tmp_path)['seed']) == [0, 1]
     f.write_text(row[:40] + '\n' + row)
     with pytest.raises(ValueError, match=f'{f}, line 1: not a JSON row'): read_results(tmp_path)
+# --- issue 25: --set scale / crop on small frames, doctor --out -----------------------------------------------------------
+def test_set_scale_and_crop_refused_in_one_line(capsys, synth_root, tmp_path):
+    for opt, words in [('scale=(0.5,)', ('scale must be a pair', '(0.5,)')), ('crop=1000', ('crop=1000', 'short side (32 pixels)'))]:
+        rc, out, err = run_main(capsys, 'pretrain', '--root', synth_root, *TINY, '--epochs', '1', '--set', opt,
+                                '--device', 'cpu', '--out', tmp_path / opt.split('=')[0])
+        _one_line(rc, err, *words)
+
+def test_doctor_out_kept_and_no_temporary_folder_left(synth_root, tmp_path):
+    tmp = tmp_path / 'tmp'; tmp.mkdir()
+    env = dict(os.environ, OMP_NUM_THREADS='1', TMPDIR=str(tmp))
+    r = subprocess.run([str(MFB), 'doctor', '--root', synth_root, *TINY[:4], '--bs', '4', '--steps', '1', '--device', 'cpu',
+                        '--out', tmp_path / 'doc'], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / 'doc' / 'doctor.csv').is_file() and 'clips/s' in r.stdout
+    assert not [p for p in tmp.iterdir() if p.name.startswith('mfb-doctor-')], list(tmp.iterdir())

@@ -82,10 +82,12 @@ def ucf_layout(root, odd=None):
     return root
 
 def test_mixed_aspect_ratios_cli(tmp_path):
-    "One 18×14 video among 32×32 ones: a clear one-line error without --frame-crop, training with it."
+    "One 18×14 video among 32×32 ones: trains by default (short side, centre square); whole frames (--frame-crop 0): one clear line."
     root = ucf_layout(tmp_path / 'ucf', odd=(18, 14))
     args = ['linear', '--dataset', 'ucf101', '--root', root, '--epochs', '1', '--bs', '7', '--frames', '4', '--device', 'cpu']
-    r = mfb(*args, '--out', tmp_path / 'a')
+    r = mfb(*args, '--out', tmp_path / 'd')
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = mfb(*args, '--frame-crop', '0', '--out', tmp_path / 'a')
     assert r.returncode == 2 and 'clips of different sizes in one batch' in r.stderr and '--frame-crop' in r.stderr, r.stderr[-2000:]
     r = mfb(*args, '--frame-crop', '16', '--out', tmp_path / 'b')
     assert r.returncode == 0, r.stderr[-2000:]
@@ -134,3 +136,95 @@ def test_worker_error_names_the_file(tmp_path):
     with pytest.raises(VideoError) as e: next(iter(dl))   # (one_batch loads in the main process)
     first = str(e.value).splitlines()[0]
     assert 'v1.mp4: cannot open as a video' in first and first.endswith('(in DataLoader worker process 0)'), first
+
+# --- issue 25 §4: entries stay inside the root; every annotation problem names file and line -----------------------------
+def _ucf(root, lines, classes='1 A\n2 B\n'):
+    from conftest import write_test_video
+    root.mkdir(parents=True, exist_ok=True); (root/'classInd.txt').write_text(classes)
+    write_test_video(root/'A'/'v_A_g01_c01.avi', T=8, codec='mpeg4')
+    (root/'trainlist01.txt').write_text(''.join(l + '\n' for l in lines))
+
+def test_entries_outside_the_root_refused(tmp_path):
+    import os
+    from mac_fame_be.data import UCF101
+    root = tmp_path/'ucf'; _ucf(root, ['A/v_A_g01_c01.avi 1'])
+    (tmp_path/'outside.avi').write_bytes(b'x' * 100)
+    os.symlink('/etc/passwd', root/'A'/'passwd.avi')
+    for k, entry in enumerate(['../outside.avi 1', f'{tmp_path}/outside.avi 1', 'A/passwd.avi 1']):
+        (root/'trainlist01.txt').write_text(f'A/v_A_g01_c01.avi 1\n{entry}\n')
+        with pytest.raises(ValueError, match=r'trainlist01.txt, line 2: .*outside the dataset root'): UCF101(root, on_missing='skip')
+    ds = UCF101(root, on_missing='skip', allow_outside=True)   # explicitly allowed
+    assert len(ds.items) == 2
+    (root/'trainlist01.txt').write_text(f'{root}/A/v_A_g01_c01.avi 1\n')   # absolute, inside the root: fine
+    assert len(UCF101(root).items) == 1
+
+def test_annotation_problems_name_file_and_line(tmp_path):
+    import json
+    from mac_fame_be.data import Diving48, Kinetics400, UCF101
+    d = tmp_path/'d48'; d.mkdir(); (d/'Diving48_vocab.json').write_text('[["a"], ["b"]]')
+    (d/'Diving48_V2_train.json').write_text(json.dumps([{'vid_name': 'x', 'label': 0}, {'vid_name': 'y'}]))
+    with pytest.raises(ValueError, match=r"Diving48_V2_train.json, entry 1 .*'label'"): Diving48(d, on_missing='skip')
+    (d/'Diving48_V2_train.json').write_text('[{"vid_name": "x", "label": 0},\n {"vid_name" "y"}]')
+    with pytest.raises(ValueError, match=r'Diving48_V2_train.json, line 2: invalid JSON'): Diving48(d, on_missing='skip')
+    k = tmp_path/'k'; k.mkdir()
+    head = 'label,youtube_id,time_start,time_end,split\n'
+    (k/'train.csv').write_text(head + 'a,aaa,10,20,train\nb,bbb\n')
+    with pytest.raises(ValueError, match=r'train.csv, line 3: expected label'): Kinetics400(k)
+    (k/'train.csv').write_text(head + 'a,aaa,10,20,train\nb,bbb,ten,20,train\n')
+    with pytest.raises(ValueError, match=r"train.csv, line 3: time_start and time_end must be numbers, got 'ten'"): Kinetics400(k)
+    (k/'train.csv').write_text(head + 'a,aaa,10,20,train\na ,bbb,10,20,train\n')
+    for yt in ('aaa', 'bbb'): (k/'train'/'a').mkdir(parents=True, exist_ok=True); (k/'train'/'a'/f'{yt}_000010_000020.mp4').write_bytes(b'x')
+    assert Kinetics400(k).classes == ['a']   # a trailing space is no new class
+    u = tmp_path/'ucf'; _ucf(u, ['A/v_A_g01_c01.avi 1'])
+    with pytest.warns(UserWarning, match=r"trainlist01.txt: 1 of the 2 classes have no training video: 'B'"): UCF101(u)
+
+def test_info_on_ucf101_with_an_unrelated_meta_csv(tmp_path, capsys):
+    from mac_fame_be.cli import main
+    u = tmp_path/'ucf'; _ucf(u, ['A/v_A_g01_c01.avi 1'])
+    (u/'meta.csv').write_text('video,fps\nA/v_A_g01_c01.avi,25\n')
+    assert main(['info', str(u)]) == 0
+    assert 'UCF101' in capsys.readouterr().out
+
+# --- issue 25 §5: library misuse a notebook user makes ------------------------------------------------------------------
+def test_clip_values_checked():
+    "A forgotten /255, NaN or Inf pixels: refused by masks, augmentation and backbones, naming the range; float64 works."
+    from mac_fame_be.masks import mac_masks, fame_masks
+    from mac_fame_be.transforms import VideoAugment
+    from mac_fame_be.models import create_backbone
+    g = torch.Generator().manual_seed(0)
+    clip = torch.rand(2, 3, 8, 32, 32, generator=g)
+    net = create_backbone('tiny3d')
+    users = [('mac_masks', mac_masks), ('fame_masks', fame_masks), ('VideoAugment', VideoAugment(crop=16)), ('backbone', net)]
+    for name, f in users: f(clip)   # a clip in [0, 1] passes
+    for name, f in users:
+        with pytest.raises(ValueError, match=r'values span \[0\.?\d*, 25\d\]: expected floats in \[0, 1\]'): f(clip * 255)
+        for v in (float('nan'), float('inf')):
+            bad = clip.clone(); bad[1, 0, 3, 5, 5] = v
+            with pytest.raises(ValueError, match=r'1 NaN or Inf values'): f(bad)
+    assert net(clip.double()).shape == (2, net.num_features)   # float64 (from numpy): converted, not a dtype error
+
+def test_be_inter_needs_two_clips():
+    from mac_fame_be.augment import be_distract
+    x = torch.rand(1, 3, 4, 8, 8)
+    for v in ('inter', 'mixup', 'cutmix'):
+        with pytest.raises(ValueError, match=rf"be_variant='{v}'.*batch size 1"): be_distract(x, variant=v)
+    assert be_distract(x, variant='intra').shape == x.shape
+
+def test_augment_options_checked():
+    from mac_fame_be.transforms import VideoAugment, check_crop_fits
+    with pytest.raises(ValueError, match=r'scale must be a pair \(lo, hi\) of numbers, got \(0.5,\)'): VideoAugment(scale=(0.5,))
+    with pytest.raises(ValueError, match=r'crop=1000 is larger than the frames. short side \(32 pixels\)'): check_crop_fits(1000, 32)
+    check_crop_fits(32, 32)
+
+def test_list_files_whatever_tool_saved_them(tmp_path):
+    "A BOM, CRLF line endings, UTF-16 (Windows tools) read as they are; bytes that are not UTF-8 name the file and line."
+    from mac_fame_be.data import UCF101, Kinetics400
+    root = tmp_path/'ucf'; _ucf(root, ['A/v_A_g01_c01.avi 1'], classes='1 A\n')
+    for enc, text in [('utf-8-sig', '1 A\r\n'), ('utf-16', '1 A\n')]:
+        (root/'classInd.txt').write_bytes(text.encode(enc))
+        assert UCF101(root).classes == ['A'], enc
+    (root/'trainlist01.txt').write_bytes(b'A/v_A_g01_c01.avi 1\nA/caf\xe9.avi 1\n')   # Latin-1
+    with pytest.raises(ValueError, match=r'trainlist01.txt, line 2: not UTF-8 text'): UCF101(root)
+    k = tmp_path/'k'; k.mkdir(); (k/'train'/'a').mkdir(parents=True); (k/'train'/'a'/'aaa_000010_000020.mp4').write_bytes(b'x')
+    (k/'train.csv').write_bytes('label,youtube_id,time_start,time_end,split\r\na,aaa,10,20,train\r\n'.encode('utf-8-sig'))
+    assert Kinetics400(k).classes == ['a']

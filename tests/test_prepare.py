@@ -163,3 +163,93 @@ def test_doctor_reports_the_decode_rate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert tab.attrs['decode_per_core'] > 0 and 'clips/s per core' in out, out
     assert 'the loader keeps up' in out or f"mfb prepare {tmp_path/'ucf'}" in out, out
+
+# --- issue 25: frames numbered in display order, settings recorded, outputs verified, one run per destination ----------
+def grey_video(path, T=40, bframes=2, codec='libx264', gop=12, rotation=0):
+    "Frame t uniformly grey at 6·t (a frame's index readable from its pixels), 32×48."
+    x = np.repeat(np.repeat(np.repeat((np.arange(T) * 6).astype(np.uint8)[:, None, None, None], 32, 1), 48, 2), 3, 3)
+    from mac_fame_be.video import write_video
+    return write_video(path, x, gop=gop, bframes=bframes, codec=codec, rotation=rotation)
+
+def greys(path):
+    with av.open(str(path)) as c: return [round(float(f.to_ndarray(format='rgb24').mean()) / 6) for f in c.decode(video=0)]
+
+@pytest.mark.parametrize('ext', ['avi', 'mkv', 'mov', 'mp4', 'flv', 'mpg'])
+def test_prepared_frames_in_display_order_and_container_from_the_name(tmp_path, ext):
+    "H.264 with B-frames in AVI (decode-order timestamps) and the rest: prepared frame k is original frame k, in the named container."
+    p = grey_video(tmp_path/f'v.{ext}')
+    assert greys(p) == list(range(40))
+    info = prepare_video(p, tmp_path/'out'/f'v.{ext}.part', format=prep._out_format(f'v.{ext}'), short_side=16)
+    q = tmp_path/'out'/f'v.{ext}'; (tmp_path/'out'/f'v.{ext}.part').rename(q)
+    assert info['n_frames'] == 40 and greys(q) == list(range(40)), greys(q)
+    assert [round(float(a.float().mean()) / 6) for a in read_clip(q, range(40))] == list(range(40))
+    want = {'avi': 'avi', 'mkv': 'matroska', 'mov': 'mov', 'mp4': 'mov', 'flv': 'flv', 'mpg': 'mpeg'}[ext]
+    with av.open(str(q)) as c: assert want in c.format.name, c.format.name
+
+def patch_avi_frame_count(path, n):
+    "Write `n` as the frame count in an AVI's headers (avih and strh), as a damaged or badly muxed file has."
+    b = bytearray(path.read_bytes())
+    i = b.index(b'avih'); b[i + 24:i + 28] = n.to_bytes(4, 'little')
+    i = b.index(b'strh'); b[i + 40:i + 44] = n.to_bytes(4, 'little')
+    path.write_bytes(bytes(b))
+
+def test_header_count_below_the_real_count(tmp_path):
+    p = grey_video(tmp_path/'src'/'v.avi', T=20, bframes=0)
+    patch_avi_frame_count(p, 10)
+    with av.open(str(p)) as c: assert c.streams.video[0].frames == 10
+    r = prepare_dataset(tmp_path/'src', tmp_path/'dst', short_side=16, progress=False)
+    assert greys(tmp_path/'dst'/'v.avi') == list(range(20))
+    assert r['prepared'] == 1 and len(r['warnings']) == 1 and 'header says 10' in r['warnings'][0]['warning']
+    assert read_clip(p, [15, 19]).shape[0] == 2 and video_info(p).n_frames == 20   # every frame the file holds
+
+def test_rotation_applied_when_preparing(tmp_path):
+    p = grey_video(tmp_path/'r.mp4', T=4, rotation=90)
+    info = prepare_video(p, tmp_path/'o.mp4', short_side=16)
+    assert (info['width'], info['height']) == (16, 24)   # upright: the 48×32 frames are shown 32 wide, 48 high
+    assert read_clip(tmp_path/'o.mp4', [0]).shape == (1, 24, 16, 3) == read_clip(p, [0], size=16).shape
+
+def small_ucf(src, n=3):
+    (src/'lists').mkdir(parents=True); (src/'lists'/'classInd.txt').write_text('1 A\n')
+    for k in range(n): write_test_video(src/'A'/f'v_A_g0{k}_c01.avi', T=10, h=24, w=32, gop=5, seed=k)
+    (src/'lists'/'trainlist01.txt').write_text(''.join(f'A/v_A_g0{k}_c01.avi 1\n' for k in range(n)))
+
+def test_rerun_checks_settings_and_outputs(tmp_path):
+    src, dst = tmp_path/'src', tmp_path/'dst'; small_ucf(src)
+    assert prepare_dataset(src, dst, short_side=16, gop=4, progress=False)['prepared'] == 3
+    with pytest.raises(ValueError, match=r'other settings: short_side=16 \(now 20\)'): prepare_dataset(src, dst, short_side=20, gop=4, progress=False)
+    with pytest.raises(ValueError, match=r'gop=4 \(now 8\)'): prepare_dataset(src, dst, short_side=16, gop=8, progress=False)
+    (dst/'A'/'v_A_g00_c01.avi').write_bytes(b'')                                     # a 0-byte output
+    b = (dst/'A'/'v_A_g01_c01.avi').read_bytes(); (dst/'A'/'v_A_g01_c01.avi').write_bytes(b[:len(b) // 2])  # truncated
+    r = prepare_dataset(src, dst, short_side=16, gop=4, progress=False)
+    assert (r['prepared'], r['already_done'], r['n_bad']) == (2, 1, 0)
+    assert all(video_info(p).n_frames == 10 for p in (dst/'A').glob('*.avi'))
+    r = prepare_dataset(src, dst, short_side=20, gop=8, progress=False, redo=True)
+    assert (r['prepared'], r['already_done']) == (3, 0) and min(video_info(dst/'A'/'v_A_g00_c01.avi')[3:]) == 20
+
+def test_absolute_paths_in_lists_are_rewritten(tmp_path):
+    src, dst = tmp_path/'src', tmp_path/'dst'; small_ucf(src)
+    (src/'lists'/'trainlist01.txt').write_text(''.join(f'{src.resolve()}/A/v_A_g0{k}_c01.avi 1\n' for k in range(3)))
+    r = prepare_dataset(src, dst, short_side=16, progress=False)
+    text = (dst/'lists'/'trainlist01.txt').read_text()
+    assert str(src.resolve()) not in text and text.count(str(dst.resolve())) == 3 and r['lists_rewritten'] == 1
+
+def test_two_prepares_into_one_destination(tmp_path):
+    src, dst = tmp_path/'src', tmp_path/'dst'; small_ucf(src, n=6)
+    mfb = Path(sys.executable).parent/'mfb'
+    cmd = [str(mfb), 'prepare', str(src), str(dst), '--short-side', '16', '--workers', '1']
+    ps = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in ps]
+    assert [p.returncode for p in ps] == [0, 0], outs
+    assert all(' 0 bad' in o for o, _ in outs), outs
+    assert sorted(p.name for p in (dst/'A').glob('*.avi')) == [f'v_A_g0{k}_c01.avi' for k in range(6)]
+    assert all(video_info(p).n_frames == 10 for p in (dst/'A').glob('*.avi'))
+    assert not list(dst.rglob('*.part'))
+
+@pytest.mark.parametrize('opt,val,words', [('--short-side', '-5', 'short-side'), ('--short-side', '1', 'short_side'),
+                                           ('--gop', '0', 'gop'), ('--crf', '99', 'crf')])
+def test_bad_options_refused_up_front(tmp_path, opt, val, words):
+    src = tmp_path/'src'; small_ucf(src, n=1)
+    mfb = Path(sys.executable).parent/'mfb'
+    r = subprocess.run([str(mfb), 'prepare', str(src), str(tmp_path/'dst'), opt, val], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and words in r.stderr and val in r.stderr, (r.returncode, r.stderr)
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'dst'/'A').exists()

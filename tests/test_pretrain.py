@@ -67,9 +67,10 @@ def test_exact_resume(tmp_path, deterministic, method):
     assert rows(tmp_path / 'full') == rows(tmp_path / 'cut')
 
 class InjectNaN(Callback):
-    order = 7
-    def before_batch(self):
-        if self.epoch == 1 and self.iter == 1: self.learn.xb = (self.xb[0] * float('nan'),) + tuple(self.xb[1:])
+    "A NaN loss at epoch 1, batch 1 (NaN pixels are refused by the backbone's input check before any loss)."
+    order = 10   # after the loss, before StopOnNonFinite (11)
+    def after_loss(self):
+        if self.epoch == 1 and self.iter == 1: self.learn.loss_grad = self.loss_grad * float('nan')
 
 def test_nonfinite_loss_stops(tmp_path):
     _seed(0)

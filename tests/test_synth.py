@@ -1,5 +1,6 @@
 "SynthMotion integration tests: files on disk, determinism across generations and worker counts, bad input."
-import filecmp, json
+import filecmp, json, sys
+from pathlib import Path
 import numpy as np, pytest, torch
 from mac_fame_be import synth
 from mac_fame_be.scenes import SPLITS, MOTION_CLASSES, SynthConfig, render_clip, SYNTH_FLIP_OK
@@ -152,3 +153,35 @@ def test_spawn_workers_give_the_same_files(roots, tmp_path, monkeypatch):
     a = roots[0]
     assert c.name == a.name
     assert_same_lists(a, c)
+
+def _group_alive(pgid):
+    "Pids of live (not zombie) processes in the process group `pgid`."
+    out = []
+    for d in Path('/proc').iterdir():
+        if not d.name.isdigit(): continue
+        try: st = (d / 'stat').read_text()
+        except OSError: continue
+        f = st[st.rindex(')') + 2:].split()
+        if int(f[2]) == pgid and f[0] != 'Z': out.append(int(d.name))
+    return out
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='process groups and /proc')
+def test_two_ctrl_c_during_generation_exit_and_leave_nothing(tmp_path):
+    "Ctrl-C twice (SIGINT to the whole foreground group, as a terminal sends it) while workers generate: exit within seconds."
+    import os, signal, subprocess, time
+    mfb = Path(sys.executable).parent / 'mfb'   # the default preset: long enough to be interrupted
+    p = subprocess.Popen([str(mfb), 'synth', '--out', str(tmp_path)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = time.time()
+    while time.time() - t < 120 and not any(tmp_path.glob('*.partial-*/*/*.mp4')): time.sleep(0.1)
+    assert any(tmp_path.glob('*.partial-*/*/*.mp4')), 'generation did not start'
+    time.sleep(0.5)
+    os.killpg(p.pid, signal.SIGINT); time.sleep(0.3); os.killpg(p.pid, signal.SIGINT)
+    try: _, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL); pytest.fail('still running 15 s after two Ctrl-C')
+    assert p.returncode in (2, -2, 130) and err.decode().strip().splitlines() == ['mfb synth: error: interrupted'], (p.returncode, err[-600:])
+    time.sleep(1)
+    left = _group_alive(p.pid)
+    for pid in left: os.kill(pid, signal.SIGKILL)
+    assert not left, f'processes left behind: {left}'
+    assert not list(tmp_path.glob('*.partial*')), list(tmp_path.iterdir())

@@ -51,3 +51,40 @@ def test_bad_files(tmp_path, make_video):
     p = make_video(T=8)
     with pytest.raises(VideoError, match='v.mp4.*out of range'): read_clip(p, [2, 8])
     with pytest.raises(ValueError, match='sorted'): read_clip(p, [3, 1])
+
+# --- issue 25 §1: frame-exact decoding whatever the container stores as timestamps --------------------------------------
+CONTAINERS = [('avi', 'libx264', 0), ('avi', 'libx264', 2), ('mkv', 'libx264', 0), ('mkv', 'libx264', 3),
+              ('mp4', 'libx264', 0), ('mp4', 'libx264', 2), ('mov', 'libx264', 0), ('mov', 'libx264', 2),
+              ('webm', 'libvpx-vp9', 0), ('webm', 'libvpx', 0), ('mpg', 'mpeg2video', 2), ('mpg', 'libx264', 2),
+              ('flv', 'libx264', 2), ('avi', 'mpeg4', 2)]
+
+@pytest.mark.parametrize('ext,codec,bf', CONTAINERS, ids=[f'{e}-{c}-bf{b}' for e, c, b in CONTAINERS])
+def test_frame_exact_every_container(make_video, ext, codec, bf):
+    "Every clip equals the same frames of a sequential decode (frame k = the k-th frame shown), for every container."
+    T = 40
+    p = make_video(f'v.{ext}', T=T, gop=12, bframes=bf, codec=codec)
+    full = full_decode(p)
+    assert len(full) == T
+    rng = np.random.default_rng(1)
+    lists = [list(range(T)), [0], [T - 1], [9, 10, 11, 12, 13], [3, 3, 30, 31]] + \
+            [sorted(rng.integers(0, T, rng.integers(1, 6)).tolist()) for _ in range(8)] + \
+            [list(range(k, k + 8)) for k in range(0, T - 8, 5)]
+    for ix in lists:
+        assert np.array_equal(read_clip(p, ix).numpy(), full[ix]), (ext, codec, bf, ix)
+
+def test_rotation_applied(tmp_path):
+    "A phone video's display matrix is applied: frames come upright and sized as shown."
+    x = np.zeros((4, 32, 48, 3), np.uint8); x[:, :8, :8] = 255   # a white corner at the top left of a wide frame
+    for rot in (90, -90, 180):
+        p = write_video(tmp_path / f'r{rot % 360}.mp4', x, rotation=rot)
+        clip = read_clip(p, [0, 3]).numpy()
+        want = np.rot90(x[:1], rot // 90, axes=(1, 2))
+        assert clip.shape[1:3] == want.shape[1:3], (rot, clip.shape)
+        assert np.abs(clip[0].astype(int) - want[0]).mean() < 8, rot
+        assert read_clip(p, [0], size=16).shape[1:3] == ((24, 16) if rot % 180 else (16, 24))
+
+def test_write_video_container_from_suffix(tmp_path):
+    x = np.zeros((3, 16, 16, 3), np.uint8)
+    for ext, name in [('avi', 'avi'), ('mkv', 'matroska'), ('mov', 'mov'), ('mp4', 'mp4')]:
+        p = write_video(tmp_path / f'w.{ext}', x)
+        with av.open(str(p)) as c: assert name in c.format.name, (ext, c.format.name)
