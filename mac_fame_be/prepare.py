@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['VIDEO_EXTS', 'ANNOTATION_EXTS', 'REPORT', 'SETTINGS', 'DONE', 'PREPARE_VERSION', 'frame_types', 'prepared_size',
-           'cfr_slots', 'prepare_video', 'detect_layout', 'prepare_dataset']
+           'cfr_slots', 'prepare_video', 'detect_layout', 'folder_info', 'prepare_dataset']
 
 # %% ../nbs/01b_prepare.ipynb #7539f8fc
 import json, os, shutil, signal, time, multiprocessing
@@ -153,6 +153,19 @@ def detect_layout(root):
     if (root/'Diving48_vocab.json').exists() or any(root.glob('Diving48_V2_*.json')): return 'diving48'
     if (root/'train.csv').exists() or (root/'annotations'/'train.csv').exists(): return 'k400'
     return None
+
+# %% ../nbs/01b_prepare.ipynb #ee41c101
+def folder_info(root):
+    "What dataset layout the folder `root` holds (`detect_layout`; SynthMotion by its `meta.csv`), and how many videos (`mfb info`)."
+    root = Path(root)
+    n = sum(1 for f in root.rglob('*') if f.suffix.lower() in VIDEO_EXTS)
+    found = detect_layout(root)
+    names = dict(ucf101='UCF101', hmdb51='HMDB51', diving48='Diving48', k400='Kinetics')
+    meta = (root/'meta.csv').read_text(errors='replace').split('\n', 1)[0].split(',') if (root/'meta.csv').is_file() else []
+    layout = ('SynthMotion (UCF101 layout)' if found == 'ucf101' and {'split', 'bg_family', 'path'} <= set(meta)   # an unrelated meta.csv: UCF101
+              else names[found] if found else 'unknown')
+    return dict(root=str(root), layout=layout, videos=n)
+
 
 # %% ../nbs/01b_prepare.ipynb #f610ea02
 def _layout_check(name, root):
