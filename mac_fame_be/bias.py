@@ -8,7 +8,7 @@ __all__ = ['FG_METHODS', 'BG_KINDS', 'IMAGE_EXTS', 'paste_foreground', 'repeat_f
            'bias_scores', 'classifier_bias', 'probe_bias']
 
 # %% ../nbs/07b_bias.ipynb #2aa924f0
-import json, math, time, warnings
+import json, math, os, shutil, time, warnings
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -19,7 +19,7 @@ from .data import VideoClipDataset, InMemoryClips, StaticSampler, _path_label
 from .scenes import BG_FAMILIES, _render_background
 from .synth import progress_iter
 from .masks import fame_masks, mac_masks
-from .prepare import ANNOTATION_EXTS
+from .prepare import ANNOTATION_EXTS, VIDEO_EXTS
 from .evaluate import extract_features, predict_clips, video_predictions, tuned_probe
 
 # %% ../nbs/07b_bias.ipynb #82750358
@@ -192,21 +192,27 @@ def _check_sources(fg, bg, masks, plan, root):
     if not images: raise ValueError(f"bg folder {folder} holds no image ({', '.join(IMAGE_EXTS)})")
     return images
 
+def _link_or_copy(src, dst):
+    "`dst` as a hard link to `src` (no data copied), or a copy where the two are on different file systems."
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try: os.link(src, dst)
+    except OSError: shutil.copy2(src, dst)
+
 def _copy_lists(root, out, written, skipped):
-    "`root`'s list and annotation files into `out`; entries of videos not written point to the originals, skipped ones are dropped."
+    """`root`'s list and annotation files into `out`, skipped videos dropped from them; every other video under `root`
+    that was not written (the training videos) is linked into `out` at its path, so the copy holds every video its
+    lists name and the loaders' check that entries stay inside the root holds for it too."""
     for f in sorted(p for p in Path(root).rglob('*') if p.suffix.lower() in ANNOTATION_EXTS and p.is_file()):
         rel = f.relative_to(root)
         if rel.parts[0] in ('scuba', 'scufo') or f.name == 'manifest.json': continue
         dst = Path(out) / rel; dst.parent.mkdir(parents=True, exist_ok=True)
         if f.suffix.lower() != '.txt': dst.write_bytes(f.read_bytes()); continue
-        lines = []
-        for line in f.read_text().splitlines():
-            path, lab = _path_label(line.strip()) if line.strip() else (None, None)
-            if path in skipped: continue
-            if path and path not in written and (Path(root) / path).is_file():
-                line = str((Path(root) / path).resolve()) + (f" {lab}" if lab is not None else '')
-            lines.append(line)
+        lines = [l for l in f.read_text().splitlines() if not l.strip() or _path_label(l.strip())[0] not in skipped]
         dst.write_text(''.join(l + '\n' for l in lines))
+    for v in sorted(p for p in Path(root).rglob('*') if p.suffix.lower() in VIDEO_EXTS and p.is_file()):
+        rel = v.relative_to(root)
+        if rel.parts[0] in ('scuba', 'scufo') or rel.as_posix() in written or rel.as_posix() in skipped: continue
+        if not (Path(out) / rel).exists(): _link_or_copy(v, Path(out) / rel)
 
 # %% ../nbs/07b_bias.ipynb #7998f646
 def _scuba_batch(batch, plan, root, out, fg, masks, size, device, window, beta):

@@ -154,7 +154,7 @@ def detect_layout(root):
     if (root/'train.csv').exists() or (root/'annotations'/'train.csv').exists(): return 'k400'
     return None
 
-# %% ../nbs/01b_prepare.ipynb #ee41c101
+# %% ../nbs/01b_prepare.ipynb #f021e4e7
 def folder_info(root):
     "What dataset layout the folder `root` holds (`detect_layout`; SynthMotion by its `meta.csv`), and how many videos (`mfb info`)."
     root = Path(root)

