@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .video import VideoError, video_info, read_clip, write_video
-from .data import VideoClipDataset, InMemoryClips, StaticSampler, _path_label
+from .data import VideoClipDataset, InMemoryClips, _path_label
 from .scenes import BG_FAMILIES, _render_background
 from .synth import progress_iter
 from .masks import fame_masks, mac_masks

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest, torch
 from mac_fame_be.cli import main
 from mac_fame_be import pretrain as pt
+from mac_fame_be.train import read_checkpoint
 
 MFB = Path(sys.executable).parent/'mfb'
 TINY = ['--frames', '8', '--size', '32', '--set', 'queue_size=64']   # SynthMotion small at 8 frames of 32×32
@@ -175,11 +176,11 @@ def test_checkpoints_load_as_tensors_only(synth_root, tmp_path):
     "Checkpoints are read with `weights_only=True`; one that needs code to unpickle is refused, not run."
     ck = pt.run_pretrain('synthmotion', synth_root, n_frames=8, size=32, epochs=1, bs=8, out=tmp_path/'run', progress=False,
                          queue_size=64)
-    assert pt.read_checkpoint(ck)['epoch'] == 1
+    assert read_checkpoint(ck)['epoch'] == 1
     class Evil:
         def __reduce__(self): return (os.system, ('echo pwned',))
     torch.save({'model': {}, 'x': Evil()}, tmp_path/'evil.pth')
-    with pytest.raises(ValueError, match='not a readable checkpoint'): pt.read_checkpoint(tmp_path/'evil.pth')
+    with pytest.raises(ValueError, match='not a readable checkpoint'): read_checkpoint(tmp_path/'evil.pth')
 
 def test_bench_log_has_no_bar_fragments(synth_root, tmp_path, capsys):
     "The benchmark with progress on, stdout not a terminal: its own lines, no (hidden) bars writing '█'."

@@ -25,7 +25,7 @@ def k400_root(ucf_root, tmp_path_factory):
         label, yid = rel.split('/')[0], f"synth{i:05d}"
         dst = root / 'train' / label / f"{yid}_{0:06d}_{10:06d}.mp4"
         dst.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(ucf_root / rel, dst)
+        os.link(ucf_root / rel, dst)   # a hard link: inside the root (a symbolic link out of it is refused)
         rows.append(dict(label=label, youtube_id=yid, time_start=0, time_end=10, split='train'))
     with open(root / 'train.csv', 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=['label', 'youtube_id', 'time_start', 'time_end', 'split'])
