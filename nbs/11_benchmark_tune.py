@@ -7,7 +7,7 @@ only (no test split is decoded or evaluated), and stores the validation accuracy
 the held-out fifth of the probe's training split) as one JSON row in `nbs/11_benchmark_results/tuning/<arch>.jsonl`.
 Runs already stored are skipped, so the grid can be run in pieces:
 
-    python nbs/11_benchmark_tune.py --arch plain3d [--methods moco fame]
+    python nbs/11_benchmark_tune.py --arch plain3d [--methods moco fame] [--shard 0/2]
 
 1 torch thread per process."""
 import argparse, json, os, sys, time
@@ -56,10 +56,12 @@ def main():
     ap.add_argument('--arch', default='plain3d')
     ap.add_argument('--methods', nargs='+', default=list(METHODS))
     ap.add_argument('--data', default='data', help='folder (relative to the repository) where the development draw is generated')
+    ap.add_argument('--shard', default='0/1', help='K/N: run every N-th of the runs to do, from the K-th (N processes side by side)')
     a = ap.parse_args()
+    k, n = (int(x) for x in a.shard.split('/'))
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     done = {(r['method'], r['tau'], r['lr'], r['seed']) for r in stored(a.arch)}
-    todo = [(m, hp, s) for s in SEEDS for m in a.methods for hp in grid(m) if (m, hp['tau'], hp['lr'], s) not in done]
+    todo = [(m, hp, s) for s in SEEDS for m in a.methods for hp in grid(m) if (m, hp['tau'], hp['lr'], s) not in done][k::n]
     print(f"{a.arch}: {len(todo)} runs to do", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     for m, hp, s in todo:
