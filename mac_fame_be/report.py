@@ -171,7 +171,7 @@ def verdicts(res, chance, metric='unbiased_swapped', bases=('moco', 'random')):
     missing = [b for b in bases if b not in set(df['method'])]
     if missing: raise ValueError(f"the results have no {missing} rows to compare with")
     out = []
-    for m in dict.fromkeys(df['method']):
+    for m in sorted(dict.fromkeys(df['method']), key=lambda m: (BENCH_METHODS.index(m) if m in BENCH_METHODS else len(BENCH_METHODS))):   # the table's order
         if m.startswith('supervised'): continue
         mean = df[df.method == m].groupby('draw')[metric].mean().mean()
         parts = [_compare(df, m, b, metric) for b in bases if b != m]
