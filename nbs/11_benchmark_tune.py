@@ -65,6 +65,7 @@ def main():
     print(f"{a.arch}: {len(todo)} runs to do", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     for m, hp, s in todo:
+        if (m, hp['tau'], hp['lr'], s) in {(r['method'], r['tau'], r['lr'], r['seed']) for r in stored(a.arch)}: continue   # another process did it
         row = run(a.arch, m, hp, s, a.data)
         with open(OUT / f'{a.arch}.jsonl', 'a') as f: f.write(json.dumps(row) + '\n')
         print(f"{m} τ={hp['tau']} lr={hp['lr']} seed {s}: val unbiased {row['val_unbiased']:.3f} biased {row['val_biased']:.3f} ({row['seconds']:.0f} s)", flush=True)
