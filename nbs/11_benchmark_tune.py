@@ -10,7 +10,7 @@ Runs already stored are skipped, so the grid can be run in pieces:
     python nbs/11_benchmark_tune.py --arch plain3d [--methods moco fame] [--shard 0/2]
 
 1 torch thread per process."""
-import argparse, json, os, sys, time
+import argparse, functools, json, os, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]   # the repository (this file sits in nbs/)
@@ -25,23 +25,27 @@ def grid(method):
     taus = (DEFAULT['tau'],) if method in NO_TAU else TAUS
     return [dict(tau=t, lr=l) for t in taus for l in LRS]
 
+@functools.lru_cache(maxsize=1)
+def dev_splits(data='data'):
+    "The development draw's two training splits, decoded once per process (no test split is decoded)."
+    from mac_fame_be import benchmark as B
+    from mac_fame_be.synth import make_synthmotion
+    root = make_synthmotion(ROOT / data, seed=DEV_SEED, progress=False)
+    s = B.BENCH_DEFAULTS
+    splits = B.load_synth_splits(root, s['n_frames'], s['stride'], s['size'], s['n_clips'], splits=tuple(B.PROBE_SOURCES.values()))
+    return root, splits
+
 def run(arch, method, hp, seed, data='data'):
+    "One grid run: pretrain, then the validation numbers only (`evaluate_features(test=False)`)."
     import torch
     torch.set_num_threads(1)
     from mac_fame_be import benchmark as B
-    from mac_fame_be.synth import make_synthmotion
-    from mac_fame_be.evaluate import tuned_probe
-    root = make_synthmotion(ROOT / data, seed=DEV_SEED, progress=False)
+    root, splits = dev_splits(data)
     s = B.BENCH_DEFAULTS
-    splits = B.load_synth_splits(root, s['n_frames'], s['stride'], s['size'], s['n_clips'], splits=('train', 'train_unbiased'))
     t0 = time.time()
     model = B.bench_model(method, splits, seed, arch, s['epochs'], s['sup_steps'], s['bs'], progress=False, **hp)
-    feats = B.split_features(model, splits)
-    K = len(splits['train'].classes)
-    row = dict(method=method, arch=arch, seed=seed, **hp)
-    for name, src in B.PROBE_SOURCES.items():
-        _, p = tuned_probe(*feats[src], K, seed=seed)
-        row[f'val_{name}'] = p['val_acc']
+    val = B.evaluate_features(B.split_features(model, splits), seed=seed, test=False)
+    row = dict(method=method, arch=arch, seed=seed, **hp, val_biased=val['biased_val'], val_unbiased=val['unbiased_val'])
     cfg = json.loads((root / 'config.json').read_text())
     row.update(seconds=round(time.time() - t0, 1), settings=dict(s, arch=arch, data_seed=cfg['seed'], data_digest=cfg['files']['digest']))
     return row
