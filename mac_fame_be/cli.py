@@ -235,11 +235,14 @@ _demo.add_args = _demo_args
 subcommand('demo', 'the main job: MoCo, MAC, FAME and BE pretrained on SynthMotion and probed; a table, a sentence per method and a chart (under 10 min on a CPU)')(_demo);
 
 def _bench(args):
-    from mac_fame_be.benchmark import bench
-    return bench(seeds=args.seeds, out=args.out, data=args.data, threads=args.threads)
+    from mac_fame_be.benchmark import bench, CHOSEN_SETTINGS
+    return bench(seeds=args.seeds, out=args.out, data=args.data, threads=args.threads, arch=args.arch, data_seed=args.draw,
+                 tuned=CHOSEN_SETTINGS.get(args.arch))
 
 def _bench_args(p):
     p.add_argument('--seeds', type=number(int, 1), default=5, help='number of seeds (default: %(default)s, as in the benchmark chapter)')
+    p.add_argument('--arch', default='plain3d', choices=('plain3d', 'tiny3d'), help="the network; each method runs at the setting the benchmark's tuning chose for it (default: %(default)s)")
+    p.add_argument('--draw', type=number(int, 0), default=0, help="SynthMotion's generator seed (default: %(default)s; the chapter's final runs use 101, 102, 103)")
     p.add_argument('--out', default='runs/bench', help='output folder (default: %(default)s)')
     p.add_argument('--data', default='data', help='where SynthMotion is generated and cached (default: %(default)s)')
     p.add_argument('--threads', type=number(int, 1), default=None, help="torch's CPU threads (default: torch's choice)")

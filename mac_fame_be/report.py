@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METRICS', 'VAL_METRICS', 'BENCH_VARIANTS', 'BENCH_BASELINES', 'BENCH_METHODS', 'NAMES', 'display_name',
            'repair_results', 'read_results', 'summarize', 'format_table', 'plot_bench', 'plot_motion', 'paired_margin',
-           'verdicts', 'choose_settings']
+           'verdicts', 'headline', 'claims', 'choose_settings']
 
 # %% ../nbs/10a_report.ipynb #709f3f62
 import json, math
@@ -69,31 +69,43 @@ def read_results(path):
     return pd.DataFrame(_jsonl_rows(path))
 
 # %% ../nbs/10a_report.ipynb #eb7fb5c5
-def summarize(results, methods=None, metrics=METRICS):
-    """Per method (rows in `methods` order) and metric: the mean over seeds, the std and the half-width of the 95%
-    interval of the mean (Student's t; NaN with one seed): columns `(metric, 'mean'|'std'|'ci95')` and `seeds`."""
+def summarize(results, methods=None, metrics=METRICS, unit='seed'):
+    """Per method (rows in `methods` order) and metric: the mean, the std and the half-width of the 95% interval of
+    the mean (Student's t; NaN with one sample): columns `(metric, 'mean'|'std'|'ci95')` and `seeds`. `unit='seed'`:
+    over the runs; `unit='draw'`: over the per-draw means of the runs (column `draw`), with a column `draws` and
+    `seeds` the runs per draw (the fewest)."""
+    if unit not in ('seed', 'draw'): raise ValueError(f"unit must be 'seed' or 'draw', got {unit!r}")
     df = results if isinstance(results, pd.DataFrame) else read_results(results)
     metrics = [m for m in metrics if m in df]   # results stored before a metric existed lack its column
     order = list(methods or BENCH_METHODS)
     order = [m for m in order if m in set(df['method'])] + [m for m in dict.fromkeys(df['method']) if m not in order]
+    per_draw = None
+    if unit == 'draw':
+        if 'draw' not in df: raise ValueError("unit='draw' needs a `draw` column in the results")
+        per_draw = df.groupby(['method', 'draw']).size().groupby('method').min()
+        df = df.groupby(['method', 'draw'])[list(metrics)].mean().reset_index()
     g, n = df.groupby('method')[list(metrics)], df.groupby('method').size()
     std = g.std(ddof=1)
     half = std.mul(n.map(lambda k: stats.t.ppf(0.975, k - 1) / math.sqrt(k) if k > 1 else float('nan')), axis=0)
     tab = pd.concat({'mean': g.mean(), 'std': std.fillna(0.), 'ci95': half}, axis=1).swaplevel(axis=1)
     tab = tab[[(m, s) for m in metrics for s in ('mean', 'std', 'ci95')]].reindex(order)
-    tab.insert(0, ('seeds', ''), n.reindex(order))
+    if per_draw is None: tab.insert(0, ('seeds', ''), n.reindex(order))
+    else: tab.insert(0, ('seeds', ''), per_draw.reindex(order)); tab.insert(0, ('draws', ''), n.reindex(order))
     return tab
 
 # %% ../nbs/10a_report.ipynb #00be5d81
 def _r(x, digits): return f"{round(x, digits) + 0.:.{digits}f}"   # + 0.: no '-0.00' for a mean of tiny negatives
 
 def format_table(summary, digits=2, spread='ci95'):
-    """`summarize`'s table as strings: `mean ± half-width of the 95% interval` over seeds (`spread='std'`: ± std);
-    a row of one seed shows its value alone, and its `seeds` column says "1 seed"."""
+    """`summarize`'s table as strings: `mean ± half-width of the 95% interval` (`spread='std'`: ± std); a row of one
+    seed shows its value alone, and its `seeds` column says "1 seed" (with draws: "3 draws × 5 seeds")."""
     if spread not in ('ci95', 'std'): raise ValueError(f"spread must be 'ci95' or 'std', got {spread!r}")
     out, n = pd.DataFrame(index=summary.index), summary[('seeds', '')]
+    draws = summary[('draws', '')] if ('draws', '') in summary else None
     out['seeds'] = [f"{k} seed{'' if k == 1 else 's'}" for k in n]
-    for m in dict.fromkeys(c[0] for c in summary.columns if c[0] != 'seeds'):
+    if draws is not None:
+        out['seeds'] = [f"{d} draw{'' if d == 1 else 's'} × {s}" for d, s in zip(draws, out['seeds'])]; n = draws
+    for m in dict.fromkeys(c[0] for c in summary.columns if c[0] not in ('seeds', 'draws')):
         out[m] = [f"{_r(a, digits)}" if k == 1 else f"{_r(a, digits)} ± {_r(b, digits)}"
                   for a, b, k in zip(summary[(m, 'mean')], summary[(m, spread)], n)]
     return out
@@ -176,6 +188,63 @@ def verdicts(res, chance, metric='unbiased_swapped', bases=('moco', 'random')):
         mean = df[df.method == m].groupby('draw')[metric].mean().mean()
         parts = [_compare(df, m, b, metric) for b in bases if b != m]
         out.append(f"{display_name(m)}: {mean:.2f} on swapped backgrounds (chance {chance:.3g}); " + '; '.join(parts))
+    return out
+
+# %% ../nbs/10a_report.ipynb #e19a6951
+def _margin_text(d, h, n):
+    return f"{d:+.2f}" if n < 2 else f"{d:+.2f} [{d - h:+.2f}, {d + h:+.2f}]"
+
+def _ssl_rows(runs):
+    rows = dict.fromkeys(m for res in runs.values() for m in res['method'] if not m.startswith('supervised'))
+    return sorted(rows, key=lambda m: BENCH_METHODS.index(m) if m in BENCH_METHODS else len(BENCH_METHODS))
+
+def headline(runs, metric='unbiased_swapped', bases=('moco', 'random')):
+    """`runs`: `{network: per-run results}` (with a `draw` column). Per self-supervised row, for each network: the mean
+    of `metric` over draws (of the per-draw means), and `row − base` for each of `bases` as "margin [95% interval]"
+    (`paired_margin`; the interval is over draws). Columns `(network, what)`."""
+    out = {}
+    for arch, res in runs.items():
+        present = set(res['method'])
+        for m in _ssl_rows(runs):
+            if m not in present: continue
+            cell = out.setdefault(display_name(m), {(a, k): '' for a in runs for k in ('draws × seeds', metric, *(f"vs {display_name(b)}" for b in bases))})
+            cell[(arch, 'draws × seeds')] = f"{res[res.method == m]['draw'].nunique()} × {res[res.method == m].groupby('draw').size().min()}"
+            cell[(arch, metric)] = f"{res[res.method == m].groupby('draw')[metric].mean().mean():.2f}"
+            for b in bases:
+                if b != m and b in present: cell[(arch, f"vs {display_name(b)}")] = _margin_text(*paired_margin(res, m, b, metric))
+    tab = pd.DataFrame(out).T
+    tab.columns = pd.MultiIndex.from_tuples(tab.columns)
+    return tab
+
+def claims(runs, metric='unbiased_swapped', bases=('moco', 'random')):
+    """One sentence per self-supervised row of `runs` (`{network: per-run results}`) and base: "holds +a to +b more
+    motion than X" (a, b: the smallest and largest per-draw mean margin over every network and draw) only where the
+    paired 95% interval over draws lies above 0 for every network, "less" where below for every network; otherwise
+    the verdict of each network with its margin and interval."""
+    out = []
+    for m in _ssl_rows(runs):
+        for b in bases:
+            if b == m or (m in bases and bases.index(b) < bases.index(m)): continue   # each pair of bases once
+            res = {a: r for a, r in runs.items() if {m, b} <= set(r['method'])}
+            if not res: continue
+            per, verdict = [], {}
+            for a, r in res.items():
+                d, h, n = paired_margin(r, m, b, metric)
+                wide = r.pivot_table(index=['draw', 'seed'], columns='method', values=metric)
+                per += list((wide[m] - wide[b]).dropna().groupby(level='draw').mean())
+                verdict[a] = (d, h, n, 'none' if n < 2 else 'more' if d - h > 0 else 'less' if d + h < 0 else 'unclear')
+            nets = ' and '.join(res)
+            draws = sorted({v[2] for v in verdict.values()})
+            seeds = min(int(r[r.method.isin([m, b])].groupby(['draw', 'method']).size().min()) for r in res.values())
+            kinds = {v[3] for v in verdict.values()}
+            who, base = display_name(m), display_name(b)
+            if kinds in ({'more'}, {'less'}):
+                lo, hi = sorted(abs(x) for x in (min(per), max(per))) if kinds == {'less'} else (min(per), max(per))
+                out.append(f"{who} holds {lo:.2f} to {hi:.2f} {kinds.pop()} motion than {base} across {nets} "
+                           f"({'/'.join(map(str, draws))} data draws × {seeds} seeds; per-draw mean margins, every 95% interval on the same side of 0)")
+            else:
+                words = dict(more='more motion than', less='less motion than', unclear='no clear difference from', none='one draw, no verdict on')
+                out.append(f"{who} vs {base}: " + '; '.join(f"{a}: {words[k]} {base} ({_margin_text(d, h, n)})" for a, (d, h, n, k) in verdict.items()))
     return out
 
 # %% ../nbs/10a_report.ipynb #f2e9095d
