@@ -27,7 +27,7 @@ from .scenes import SPLITS
 from .data import UCF101, InMemoryClips, check_mode
 from .loaders import video_dls
 from .models import create_backbone
-from .evaluate import extract_features, recall_at_k, knn_accuracy, probe_accuracy, tuned_probe, video_top1, video_predictions
+from .evaluate import extract_features, recall_at_k, knn_accuracy, probe_accuracy, tuned_probe, video_predictions
 from .pretrain import pretrain_learner, SYNTH_DEFAULTS
 from .methods import parse_method, data_mode
 from .finetune import finetune_learner
@@ -145,15 +145,15 @@ def _video_counts(model, ds):
     _, labels, logits = extract_features(model, ds, n_clips=None, return_clips=True)
     return [int((video_predictions(logits).argmax(-1) == torch.as_tensor(labels)).sum()), len(labels)]
 
-def calibrate(root, steps=1500, seed=0, arch=BENCH_DEFAULTS['arch'], out=None, progress=True, n_frames=8, stride=2, size=32, n_clips=4, splits=None):
+def calibrate(root, steps=1500, seed=0, arch=BENCH_DEFAULTS['arch'], out=None, progress=True, n_frames=8, stride=2, size=32, n_clips=4, splits=None, bs=32):
     """The two calibration checks on a SynthMotion `root`: supervised `arch` trained on `train_unbiased` and on `train`
-    for the same number of optimiser `steps` (bs 32), tested on the three test splits. Returns a table of **counts**:
+    for the same number of optimiser `steps` (batch `bs`), tested on the three test splits. Returns a table of **counts**:
     the videos named right on each test split, `gap` (right on `test_iid` − right on `test_swapped`) and `videos` (per
     split), so the checks compare integers (`calibration_checks`). With `out`, the result is appended to
     `out/calibration.jsonl` and read back (not recomputed) when the settings are the same. `splits`: the root's splits,
     already decoded with these settings (`load_synth_splits`), for many runs on one draw."""
     root = Path(root)
-    key = _jsonable(dict(steps=steps, seed=seed, arch=arch, n_frames=n_frames, stride=stride, size=size, n_clips=n_clips,
+    key = _jsonable(dict(steps=steps, seed=seed, arch=arch, **({} if bs == 32 else dict(bs=bs)), n_frames=n_frames, stride=stride, size=size, n_clips=n_clips,
                          data=json.loads((root / 'config.json').read_text())))
     f = Path(out) / 'calibration.jsonl' if out is not None else None
     hit = [r['rows'] for r in (_jsonl_rows(f) if f is not None and f.exists() else []) if r['settings'] == key]
@@ -162,8 +162,8 @@ def calibrate(root, steps=1500, seed=0, arch=BENCH_DEFAULTS['arch'], out=None, p
         splits = splits or load_synth_splits(root, n_frames, stride, size, n_clips, splits=('train', 'train_unbiased', *EVAL_SPLITS))
         K, rows = len(splits['train'].classes), {}
         for src in ('train_unbiased', 'train'):
-            epochs = math.ceil(steps / (len(splits[src]) // 32))
-            m = train_supervised(splits[src], K, arch, epochs=epochs, seed=seed, progress=progress)
+            epochs = math.ceil(steps / (len(splits[src]) // bs))
+            m = train_supervised(splits[src], K, arch, epochs=epochs, bs=bs, seed=seed, progress=progress)
             rows[src] = {s: _video_counts(m, splits[s]) for s in EVAL_SPLITS}
         if f is not None:
             f.parent.mkdir(parents=True, exist_ok=True)
@@ -304,7 +304,7 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
     return (tab, df) if return_runs else tab
 
 
-# %% ../nbs/11_benchmark.ipynb #e6cd5894
+# %% ../nbs/11_benchmark.ipynb #b2ca0de1
 CHOSEN_SETTINGS = {   # the selection protocol's choice per network: each method's τ and lr (the tuning grid; the test below recomputes it)
     'plain3d': {'moco': dict(tau=0.07, lr=0.1), 'mac': dict(tau=0.1, lr=0.1), 'mac-pretext': dict(tau=0.1, lr=0.05),
                 'fame': dict(tau=0.1, lr=0.05), 'be': dict(tau=0.1, lr=0.1), 'mac+fame': dict(tau=0.2, lr=0.05)},

@@ -190,7 +190,7 @@ def verdicts(res, chance, metric='unbiased_swapped', bases=('moco', 'random')):
         out.append(f"{display_name(m)}: {mean:.2f} on swapped backgrounds (chance {chance:.3g}); " + '; '.join(parts))
     return out
 
-# %% ../nbs/10a_report.ipynb #e19a6951
+# %% ../nbs/10a_report.ipynb #4821df5b
 def _margin_text(d, h, n):
     return f"{d:+.2f}" if n < 2 else f"{d:+.2f} [{d - h:+.2f}, {d + h:+.2f}]"
 

@@ -69,3 +69,19 @@ def test_stored_results_are_the_defaults():
         assert s['synth_defaults'] == _jsonable(SYNTH_DEFAULTS)
         assert s['data']['config'] == asdict(SynthConfig()) and s['data']['seed'] == 0
     assert res.groupby('method')['seed'].apply(sorted).to_dict() == {m: list(range(5)) for m in BENCH_METHODS}
+
+def test_calibrate_counts_stored_and_read_back(root, tmp_path, monkeypatch):
+    import mac_fame_be.benchmark as B
+    tab = B.calibrate(root, steps=2, seed=0, arch='plain3d', out=tmp_path, progress=False, n_clips=2, bs=8)
+    n = len(load_synth_splits(root, 8, 2, 32, 1, splits=('test_iid',))['test_iid'])
+    assert list(tab.index) == ['train_unbiased', 'train'] and (tab['videos'] == n).all()
+    for s in ('test_iid', 'test_swapped', 'test_static'):                    # counts of videos, not fractions
+        assert tab[s].dtype.kind == 'i' and ((0 <= tab[s]) & (tab[s] <= n)).all(), tab
+    assert (tab['gap'] == tab['test_iid'] - tab['test_swapped']).all()
+    monkeypatch.setattr(B, 'train_supervised', lambda *a, **k: pytest.fail('a stored calibration was trained again'))
+    again = B.calibrate(root, steps=2, seed=0, arch='plain3d', out=tmp_path, progress=False, n_clips=2, bs=8)
+    assert again.equals(tab)
+    calib = B.read_calibration(tmp_path)
+    assert calib.index.names == ['arch', 'steps', 'draw', 'seed', 'trained on'] and len(calib) == 2
+    checks = B.calibration_checks(calib)
+    assert checks.loc[('plain3d', 2, 0), 'seeds'] == 1 and isinstance(checks.loc[('plain3d', 2, 0), 'bias real'], bool)

@@ -15,7 +15,7 @@ import io, shutil, subprocess, sys, tarfile, urllib.request
 from pathlib import Path, PurePosixPath
 
 REPO, REF, PACKAGE = 'mac-fame-be/mac_fame_be', 'main', 'mac_fame_be'
-FILES = ('nbs/11_benchmark_results',)
+FILES = ('nbs/11_benchmark_results', 'nbs/11_benchmark_tune.py', 'nbs/11_benchmark_final.py')   # the scripts: the chapter's slow cells run them
 
 def archive_url(repo=REPO, ref=REF): return f'https://github.com/{repo}/archive/{ref}.tar.gz'
 
