@@ -233,15 +233,15 @@ def claims(runs, metric='unbiased_swapped', bases=('moco', 'random')):
                 wide = r.pivot_table(index=['draw', 'seed'], columns='method', values=metric)
                 per += list((wide[m] - wide[b]).dropna().groupby(level='draw').mean())
                 verdict[a] = (d, h, n, 'none' if n < 2 else 'more' if d - h > 0 else 'less' if d + h < 0 else 'unclear')
-            nets = ' and '.join(res)
+            nets = f"with {next(iter(res))}" if len(res) == 1 else f"across {', '.join(list(res)[:-1])} and {list(res)[-1]}"
             draws = sorted({v[2] for v in verdict.values()})
             seeds = min(int(r[r.method.isin([m, b])].groupby(['draw', 'method']).size().min()) for r in res.values())
             kinds = {v[3] for v in verdict.values()}
             who, base = display_name(m), display_name(b)
             if kinds in ({'more'}, {'less'}):
                 lo, hi = sorted(abs(x) for x in (min(per), max(per))) if kinds == {'less'} else (min(per), max(per))
-                out.append(f"{who} holds {lo:.2f} to {hi:.2f} {kinds.pop()} motion than {base} across {nets} "
-                           f"({'/'.join(map(str, draws))} data draws × {seeds} seeds; per-draw mean margins, every 95% interval on the same side of 0)")
+                out.append(f"{who} holds {lo:.2f} to {hi:.2f} {kinds.pop()} motion than {base} {nets} "
+                           f"({'/'.join(map(str, draws))} data draws × {seeds} seed{'' if seeds == 1 else 's'}; per-draw mean margins, every 95% interval on the same side of 0)")
             else:
                 words = dict(more='more motion than', less='less motion than', unclear='no clear difference from', none='one draw, no verdict on')
                 out.append(f"{who} vs {base}: " + '; '.join(f"{a}: {words[k]} {base} ({_margin_text(d, h, n)})" for a, (d, h, n, k) in verdict.items()))
