@@ -145,6 +145,13 @@ def _video_counts(model, ds):
     _, labels, logits = extract_features(model, ds, n_clips=None, return_clips=True)
     return [int((video_predictions(logits).argmax(-1) == torch.as_tensor(labels)).sum()), len(labels)]
 
+def _count_table(rows):
+    "`calibrate`'s table from its stored `rows` (`{trained on: {split: [correct, videos]}}`): counts, `gap` and `videos`."
+    tab = pd.DataFrame({src: {s: c for s, (c, _) in r.items()} for src, r in rows.items()}).T
+    tab['gap'], tab['videos'] = tab['test_iid'] - tab['test_swapped'], [n for _, n in rows['train'].values()][0]
+    tab.index.name = 'trained on'
+    return tab
+
 def calibrate(root, steps=1500, seed=0, arch=BENCH_DEFAULTS['arch'], out=None, progress=True, n_frames=8, stride=2, size=32, n_clips=4, splits=None, bs=32):
     """The two calibration checks on a SynthMotion `root`: supervised `arch` trained on `train_unbiased` and on `train`
     for the same number of optimiser `steps` (batch `bs`), tested on the three test splits. Returns a table of **counts**:
@@ -168,22 +175,13 @@ def calibrate(root, steps=1500, seed=0, arch=BENCH_DEFAULTS['arch'], out=None, p
         if f is not None:
             f.parent.mkdir(parents=True, exist_ok=True)
             with open(f, 'a') as fh: fh.write(json.dumps(dict(settings=key, rows=rows)) + '\n')   # one line: appends side by side are safe
-    tab = pd.DataFrame({src: {s: c for s, (c, _) in r.items()} for src, r in rows.items()}).T
-    tab['gap'] = tab['test_iid'] - tab['test_swapped']
-    tab['videos'] = [n for _, n in rows['train'].values()][0]
-    tab.index.name = 'trained on'
-    return tab
+    return _count_table(rows)
 
 def read_calibration(out):
     "Every calibration stored in `out/calibration.jsonl` (`calibrate`) as one table of counts: index (arch, steps, data draw, seed, trained on)."
     recs = _jsonl_rows(Path(out) / 'calibration.jsonl')
     if not recs: raise ValueError(f"no calibration stored in {out}")
-    tabs = {}
-    for r in recs:
-        k, rows = r['settings'], r['rows']
-        tab = pd.DataFrame({src: {s: c for s, (c, _) in v.items()} for src, v in rows.items()}).T
-        tab['gap'], tab['videos'] = tab['test_iid'] - tab['test_swapped'], [n for _, n in rows['train'].values()][0]
-        tabs[(k['arch'], k['steps'], k['data']['seed'], k['seed'])] = tab
+    tabs = {(r['settings']['arch'], r['settings']['steps'], r['settings']['data']['seed'], r['settings']['seed']): _count_table(r['rows']) for r in recs}
     return pd.concat(tabs, names=['arch', 'steps', 'draw', 'seed', 'trained on'])
 
 def calibration_checks(calib, learnable=0.9, gap=0.15, gap_low=0.10):
