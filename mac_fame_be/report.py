@@ -240,7 +240,8 @@ def claims(runs, metric='unbiased_swapped', bases=('moco', 'random')):
             who, base = display_name(m), display_name(b)
             if kinds in ({'more'}, {'less'}):
                 lo, hi = sorted(abs(x) for x in (min(per), max(per))) if kinds == {'less'} else (min(per), max(per))
-                out.append(f"{who} holds {lo:.2f} to {hi:.2f} {kinds.pop()} motion than {base} {nets} "
+                size = f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f} to {hi:.2f}"   # the range, or one value when it rounds to one
+                out.append(f"{who} holds {size} {kinds.pop()} motion than {base} {nets} "
                            f"({'/'.join(map(str, draws))} data draws × {seeds} seed{'' if seeds == 1 else 's'}; per-draw mean margins, every 95% interval on the same side of 0)")
             else:
                 words = dict(more='more motion than', less='less motion than', unclear='no clear difference from', none='one draw, no verdict on')
