@@ -182,7 +182,7 @@ def read_calibration(out):
     recs = _jsonl_rows(Path(out) / 'calibration.jsonl')
     if not recs: raise ValueError(f"no calibration stored in {out}")
     tabs = {(r['settings']['arch'], r['settings']['steps'], r['settings']['data']['seed'], r['settings']['seed']): _count_table(r['rows']) for r in recs}
-    return pd.concat(tabs, names=['arch', 'steps', 'draw', 'seed', 'trained on'])
+    return pd.concat(dict(sorted(tabs.items())), names=['arch', 'steps', 'draw', 'seed', 'trained on'])   # in order, whatever order the runs came in
 
 def calibration_checks(calib, learnable=0.9, gap=0.15, gap_low=0.10):
     """Per (arch, steps, draw) of `read_calibration`'s table: check 1, motion learnable (`train_unbiased` →
