@@ -306,6 +306,8 @@ def bench(seeds=3, methods=BENCH_METHODS, out='runs/bench', root=None, data='dat
 CHOSEN_SETTINGS = {   # the selection protocol's choice per network: each method's τ and lr (the tuning grid; the test below recomputes it)
     'plain3d': {'moco': dict(tau=0.07, lr=0.1), 'mac': dict(tau=0.1, lr=0.1), 'mac-pretext': dict(tau=0.1, lr=0.05),
                 'fame': dict(tau=0.1, lr=0.05), 'be': dict(tau=0.1, lr=0.1), 'mac+fame': dict(tau=0.2, lr=0.05)},
+    'tiny3d': {'moco': dict(tau=0.2, lr=0.1), 'mac': dict(tau=0.2, lr=0.05), 'mac-pretext': dict(tau=0.1, lr=0.05),
+               'fame': dict(tau=0.07, lr=0.05), 'be': dict(tau=0.2, lr=0.05), 'mac+fame': dict(tau=0.1, lr=0.05)},
 }
 
 # %% ../nbs/11_benchmark.ipynb #b98d9abb

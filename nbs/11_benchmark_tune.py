@@ -64,9 +64,10 @@ def main():
     a = ap.parse_args()
     k, n = (int(x) for x in a.shard.split('/'))
     os.environ.setdefault('OMP_NUM_THREADS', '1')
-    done = {(r['method'], r['tau'], r['lr'], r['seed']) for r in stored(a.arch)}
-    todo = [(m, hp, s) for s in SEEDS for m in a.methods for hp in grid(m) if (m, hp['tau'], hp['lr'], s) not in done][k::n]
-    print(f"{a.arch}: {len(todo)} runs to do", flush=True)
+    # the shard is cut from the whole grid, not from what is left of it: shards started at different moments (with
+    # different runs stored) would otherwise overlap and run the same setting twice
+    todo = [(m, hp, s) for s in SEEDS for m in a.methods for hp in grid(m)][k::n]
+    print(f"{a.arch}: {len(todo)} runs in this shard (stored ones are skipped)", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     for m, hp, s in todo:
         if (m, hp['tau'], hp['lr'], s) in {(r['method'], r['tau'], r['lr'], r['seed']) for r in stored(a.arch)}: continue   # another process did it
