@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METRICS', 'VAL_METRICS', 'BENCH_VARIANTS', 'BENCH_BASELINES', 'BENCH_METHODS', 'NAMES', 'display_name',
            'repair_results', 'read_results', 'summarize', 'format_table', 'plot_bench', 'plot_motion', 'paired_margin',
-           'verdicts', 'headline', 'claims', 'choose_settings']
+           'margin_side', 'verdicts', 'headline', 'claims', 'choose_settings']
 
 # %% ../nbs/10a_report.ipynb #709f3f62
 import json, math
@@ -165,14 +165,19 @@ def paired_margin(res, row, base, metric='unbiased_swapped'):
     h = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n) if n > 1 else float('nan')
     return float(x.mean()), float(h), n
 
+def margin_side(d, h, n):
+    "Where a `paired_margin` `(d, h, n)` lies: 'more' (its 95% interval above 0), 'less' (below), 'unclear' (across 0), 'none' (one pair, no interval)."
+    return 'none' if n < 2 else 'more' if d - h > 0 else 'less' if d + h < 0 else 'unclear'
+
 # %% ../nbs/10a_report.ipynb #2532b505
+_SIDE_WORDS = dict(more='more motion than', less='less motion than', unclear='no clear difference from', none='one draw, no verdict on')
+
 def _compare(res, m, base, metric):
     d, h, n = paired_margin(res, m, base, metric)
     name = display_name(base)
-    if n < 2: return f"one paired run, no interval: {d:+.2f} against {name}, no verdict"
-    lo, hi = d - h, d + h
-    what = f"more motion than {name}" if lo > 0 else f"less motion than {name}" if hi < 0 else f"no clear difference from {name}"
-    return f"{what} ({d:+.2f}, 95% interval [{lo:+.2f}, {hi:+.2f}])"
+    side = margin_side(d, h, n)
+    if side == 'none': return f"one paired run, no interval: {d:+.2f} against {name}, no verdict"
+    return f"{_SIDE_WORDS[side]} {name} ({d:+.2f}, 95% interval [{d - h:+.2f}, {d + h:+.2f}])"
 
 def verdicts(res, chance, metric='unbiased_swapped', bases=('moco', 'random')):
     """One sentence per self-supervised row of the per-run results `res`, computed from its numbers: its mean on
@@ -232,7 +237,7 @@ def claims(runs, metric='unbiased_swapped', bases=('moco', 'random')):
                 d, h, n = paired_margin(r, m, b, metric)
                 wide = r.pivot_table(index=['draw', 'seed'], columns='method', values=metric)
                 per += list((wide[m] - wide[b]).dropna().groupby(level='draw').mean())
-                verdict[a] = (d, h, n, 'none' if n < 2 else 'more' if d - h > 0 else 'less' if d + h < 0 else 'unclear')
+                verdict[a] = (d, h, n, margin_side(d, h, n))
             nets = f"with {next(iter(res))}" if len(res) == 1 else f"across {', '.join(list(res)[:-1])} and {list(res)[-1]}"
             draws = sorted({v[2] for v in verdict.values()})
             seeds = min(int(r[r.method.isin([m, b])].groupby(['draw', 'method']).size().min()) for r in res.values())
@@ -244,8 +249,7 @@ def claims(runs, metric='unbiased_swapped', bases=('moco', 'random')):
                 out.append(f"{who} holds {size} {kinds.pop()} motion than {base} {nets} "
                            f"({'/'.join(map(str, draws))} data draws × {seeds} seed{'' if seeds == 1 else 's'}; per-draw mean margins, every 95% interval on the same side of 0)")
             else:
-                words = dict(more='more motion than', less='less motion than', unclear='no clear difference from', none='one draw, no verdict on')
-                out.append(f"{who} vs {base}: " + '; '.join(f"{a}: {words[k]} {base} ({_margin_text(d, h, n)})" for a, (d, h, n, k) in verdict.items()))
+                out.append(f"{who} vs {base}: " + '; '.join(f"{a}: {_SIDE_WORDS[k]} {base} ({_margin_text(d, h, n)})" for a, (d, h, n, k) in verdict.items()))
     return out
 
 # %% ../nbs/10a_report.ipynb #f2e9095d
