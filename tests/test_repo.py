@@ -17,6 +17,16 @@ def _quickstart():
     assert m, 'README has no Quickstart sh block'
     return [l for l in m.group(1).splitlines() if l.strip()]
 
+def test_readme_tables_keep_multiindex_headers():
+    "A DataFrame with two column levels (the headline: one group per network) becomes one header per column in Markdown."
+    import pandas as pd
+    sys.path.insert(0, str(ROOT/'tools'))
+    try: from make_readme import html_table_to_markdown
+    finally: sys.path.pop(0)
+    df = pd.DataFrame([[1, 2, 3, 4]], index=['MoCo'], columns=pd.MultiIndex.from_product([['plain3d', 'tiny3d'], ['mean', 'vs random']]))
+    head = html_table_to_markdown(df.to_html()).splitlines()[0]
+    assert head == '|  | plain3d / mean | plain3d / vs random | tiny3d / mean | tiny3d / vs random |', head
+
 def test_readme_quickstart_has_two_commands_and_ci_uses_them():
     cmds = _quickstart()
     assert len(cmds) == 2, cmds

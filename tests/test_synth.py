@@ -170,7 +170,10 @@ def test_two_ctrl_c_during_generation_exit_and_leave_nothing(tmp_path):
     "Ctrl-C twice (SIGINT to the whole foreground group, as a terminal sends it) while workers generate: exit within seconds."
     import os, signal, subprocess, time
     mfb = Path(sys.executable).parent / 'mfb'   # the default preset: long enough to be interrupted
-    p = subprocess.Popen([str(mfb), 'synth', '--out', str(tmp_path)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT at its default in the child, as a terminal's shell gives it: a test run started as a background job (`&`)
+    # inherits SIGINT ignored, and a Python started that way never raises KeyboardInterrupt
+    p = subprocess.Popen([str(mfb), 'synth', '--out', str(tmp_path)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t = time.time()
     while time.time() - t < 120 and not any(tmp_path.glob('*.partial-*/*/*.mp4')): time.sleep(0.1)
     assert any(tmp_path.glob('*.partial-*/*/*.mp4')), 'generation did not start'

@@ -32,13 +32,13 @@ def absolute_images(md, base):
 class _Table(HTMLParser):
     "The rows of the first HTML table: `head` and `body`, each a list of rows of cell texts."
     def __init__(self):
-        super().__init__(); self.head, self.body, self._sec, self._cell = [], [], None, None
+        super().__init__(); self.head, self.body, self._sec, self._cell, self._span = [], [], None, None, 1
     def handle_starttag(self, tag, attrs):
         if tag in ('thead', 'tbody'): self._sec = self.head if tag == 'thead' else self.body
         elif tag == 'tr' and self._sec is not None: self._sec.append([])
-        elif tag in ('th', 'td') and self._sec is not None: self._cell = ''
-    def handle_endtag(self, tag):
-        if tag in ('th', 'td') and self._cell is not None: self._sec[-1].append(' '.join(self._cell.split())); self._cell = None
+        elif tag in ('th', 'td') and self._sec is not None: self._cell, self._span = '', int(dict(attrs).get('colspan') or 1)
+    def handle_endtag(self, tag):   # a cell spanning k columns (a MultiIndex header's top level) fills all k
+        if tag in ('th', 'td') and self._cell is not None: self._sec[-1] += [' '.join(self._cell.split())] * self._span; self._cell = None
     def handle_data(self, data):
         if self._cell is not None: self._cell += data
 
