@@ -17,12 +17,17 @@ def _quickstart():
     assert m, 'README has no Quickstart sh block'
     return [l for l in m.group(1).splitlines() if l.strip()]
 
+def _make_readme():
+    "`tools/make_readme.py` as a module."
+    sys.path.insert(0, str(ROOT/'tools'))
+    try: import make_readme
+    finally: sys.path.pop(0)
+    return make_readme
+
 def test_readme_tables_keep_multiindex_headers():
     "A DataFrame with two column levels (the headline: one group per network) becomes one header per column in Markdown."
     import pandas as pd
-    sys.path.insert(0, str(ROOT/'tools'))
-    try: from make_readme import html_table_to_markdown
-    finally: sys.path.pop(0)
+    html_table_to_markdown = _make_readme().html_table_to_markdown
     df = pd.DataFrame([[1, 2, 3, 4]], index=['MoCo'], columns=pd.MultiIndex.from_product([['plain3d', 'tiny3d'], ['mean', 'vs random']]))
     head = html_table_to_markdown(df.to_html()).splitlines()[0]
     assert head == '|  | plain3d / mean | plain3d / vs random | tiny3d / mean | tiny3d / vs random |', head
@@ -77,9 +82,7 @@ def test_every_notebook_opens_in_colab():
 
 def test_readme_images_are_absolute_raw_links():
     "The package index shows README.md away from the repository: images must be absolute links to files that exist."
-    sys.path.insert(0, str(ROOT/'tools'))
-    try: from make_readme import raw_url, absolute_images
-    finally: sys.path.pop(0)
+    m = _make_readme(); raw_url, absolute_images = m.raw_url, m.absolute_images
     base = raw_url()
     assert base == 'https://raw.githubusercontent.com/mac-fame-be/mac_fame_be/main'
     test_eq = lambda a, b: (a == b) or pytest.fail(f'{a!r} != {b!r}')
